@@ -1,0 +1,33 @@
+/**
+ * Unit specs sit next to the code; e2e specs drive the real app over HTTP (test/e2e).
+ * Jest 29 cannot require() ES modules, and @fastify/static (Swagger UI's file server) pulls in
+ * the ESM-only content-disposition 3, so that one package is compiled to CommonJS by Babel.
+ */
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+  '/node_modules/content-disposition/.+\\.js$': [
+    'babel-jest',
+    { babelrc: false, configFile: false, plugins: ['@babel/plugin-transform-modules-commonjs'] },
+  ],
+};
+const transformIgnorePatterns = ['/node_modules/(?!content-disposition/)'];
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      transform,
+      transformIgnorePatterns,
+      testEnvironment: 'node',
+    },
+    {
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
+      transform,
+      transformIgnorePatterns,
+      testEnvironment: 'node',
+    },
+  ],
+  testTimeout: 30000,
+};

@@ -1,0 +1,11 @@
+import 'reflect-metadata';
+import 'dotenv/config';
+import { DataSource } from 'typeorm';
+import { loadConfig } from './src/config/app.config';
+import { dataSourceOptions } from './src/database/database.options';
+
+/** For the TypeORM CLI: `npm run typeorm -- migration:run` (or migration:show, schema:log). */
+export default new DataSource({
+  ...dataSourceOptions(loadConfig(process.env)),
+  migrationsRun: false,
+});

@@ -1,0 +1,38 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
+import { Clock } from './common/clock';
+import { APP_CONFIG, AppConfig } from './config/app.config';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { LiveRoomModule } from './live-room/live-room.module';
+import { RelayModule } from './relay/relay.module';
+
+@Global()
+@Module({})
+class CoreModule {
+  static with(config: AppConfig): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [{ provide: APP_CONFIG, useValue: config }, Clock],
+      exports: [APP_CONFIG, Clock],
+    };
+  }
+}
+
+/** Wires the feature modules around one validated configuration. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.with(config),
+        DatabaseModule,
+        AuthModule,
+        HealthModule,
+        LiveRoomModule,
+        RelayModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { JwtStrategy } from './jwt.strategy';
+import { ServerAuthController } from './server-auth.controller';
+
+@Module({
+  imports: [PassportModule],
+  controllers: [ServerAuthController],
+  providers: [JwtStrategy],
+})
+export class AuthModule {}

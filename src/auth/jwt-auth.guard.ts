@@ -1,0 +1,23 @@
+import { Injectable } from '@nestjs/common';
+import { AuthGuard } from '@nestjs/passport';
+import { DomainError, ErrorCode } from '../common/domain.error';
+import { ClientUser } from './client-user';
+import { BadClaims } from './jwt.strategy';
+
+/** Client API guard: 401 for a missing or bad token, 499 for an expired one. */
+@Injectable()
+export class JwtAuthGuard extends AuthGuard('jwt') {
+  override handleRequest<T = ClientUser>(error: unknown, user: T | false, info: unknown): T {
+    if (user) return user;
+    if (error instanceof BadClaims) throw new DomainError(ErrorCode.Unauthorized, error.message);
+    if (error) throw error;
+    const name = (info as { name?: string } | undefined)?.name;
+    if (name === 'TokenExpiredError')
+      throw new DomainError(ErrorCode.TokenExpired, 'token expired');
+    const message = (info as { message?: string } | undefined)?.message;
+    if (message === 'No auth token') {
+      throw new DomainError(ErrorCode.Unauthorized, 'missing Authorization token');
+    }
+    throw new DomainError(ErrorCode.Unauthorized, 'invalid token');
+  }
+}

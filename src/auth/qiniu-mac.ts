@@ -1,0 +1,76 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const urlSafe = (base64: string) => base64.replace(/\//g, '_').replace(/\+/g, '-');
+
+export function hmacSha1UrlSafe(secret: string, data: string): string {
+  return urlSafe(createHmac('sha1', secret).update(data).digest('base64'));
+}
+
+export interface SignedRequest {
+  method: string;
+  /** Path and raw query exactly as received. */
+  url: string;
+  host: string;
+  contentType: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** `X-Qiniu-date` -> `X-Qiniu-Date`, as Go's and Qiniu's canonical header keys. */
+function canonicalHeaderName(name: string): string {
+  return name
+    .split('-')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1).toLowerCase())
+    .join('-');
+}
+
+/** The signing string of CONTRACT.md section 3 for one Host and Content-Type line. */
+export function qiniuSigningString(
+  request: SignedRequest,
+  host: string,
+  contentType: string | undefined,
+): string {
+  let text = `${request.method.toUpperCase()} ${request.url}\nHost: ${host}`;
+  if (contentType) text += `\nContent-Type: ${contentType}`;
+  const qiniuHeaders = Object.keys(request.headers)
+    .map((name) => [canonicalHeaderName(name), request.headers[name]] as const)
+    .filter(([name]) => name.startsWith('X-Qiniu-') && name.length > 'X-Qiniu-'.length)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => `${name}: ${Array.isArray(value) ? value.join(',') : (value ?? '')}`);
+  if (qiniuHeaders.length > 0) text += `\n${qiniuHeaders.join('\n')}`;
+  text += '\n\n';
+  if (contentType && contentType !== 'application/octet-stream') text += request.body;
+  return text;
+}
+
+/**
+ * The signing strings a genuine signer may have used. Besides the contract's form, the
+ * `qiniu` npm SDK's `util.generateAccessTokenV2` writes the port twice when the URL has one
+ * ("Host: h:8080:8080") and signs a default `application/x-www-form-urlencoded` when the
+ * request carries no Content-Type; requests it signs must verify, so both variants count.
+ */
+export function qiniuCandidateStrings(request: SignedRequest): string[] {
+  const hosts = [request.host];
+  const port = /:(\d+)$/.exec(request.host)?.[1];
+  if (port !== undefined) hosts.push(`${request.host}:${port}`);
+  const contentTypes = request.contentType
+    ? [request.contentType]
+    : [undefined, 'application/x-www-form-urlencoded'];
+  return hosts.flatMap((host) => contentTypes.map((ct) => qiniuSigningString(request, host, ct)));
+}
+
+/** Verifies `Authorization: Qiniu <AccessKey>:<sign>` in constant time per candidate. */
+export function verifyQiniuMac(
+  authorization: string | undefined,
+  request: SignedRequest,
+  accessKey: string,
+  secretKey: string,
+): boolean {
+  const match = /^Qiniu ([^:\s]+):([A-Za-z0-9_=-]+)$/.exec(authorization ?? '');
+  if (!match || match[1] !== accessKey) return false;
+  const given = Buffer.from(match[2]);
+  return qiniuCandidateStrings(request).some((text) => {
+    const expected = Buffer.from(hmacSha1UrlSafe(secretKey, text));
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  });
+}

@@ -1,0 +1,70 @@
+import { HttpException, Logger } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
+import { DomainError, ErrorCode } from './domain.error';
+
+export interface ErrorEnvelope {
+  request_id: string;
+  code: number;
+  message: string;
+}
+
+export interface ErrorAnswer {
+  status: number;
+  body: ErrorEnvelope;
+}
+
+const DATABASE_ERROR_CODES =
+  /^(ER_|SQLITE_|PROTOCOL_|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH)/;
+
+function isDatabaseError(error: unknown): boolean {
+  if (error instanceof QueryFailedError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && DATABASE_ERROR_CODES.test(code);
+}
+
+const logger = new Logger('HTTP');
+
+/**
+ * The one mapping from anything thrown to the contract's envelope, including Fastify's body
+ * parsing errors, which Nest hands to the same filter. Internal errors are logged with their
+ * stack; the client only ever reads a fixed sentence.
+ */
+export function toErrorAnswer(error: unknown, requestId: string): ErrorAnswer {
+  const answer = (status: number, code: number, message: string): ErrorAnswer => ({
+    status,
+    body: { request_id: requestId, code, message },
+  });
+  if (error instanceof DomainError) return answer(error.httpStatus, error.code, error.message);
+  const status =
+    error instanceof HttpException
+      ? error.getStatus()
+      : (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (status === 413)
+      return answer(413, ErrorCode.PayloadTooLarge, 'request body is larger than 64 KiB');
+    if (status === 404) return answer(404, ErrorCode.NotFound, 'no such route');
+    if (error instanceof SyntaxError)
+      return answer(400, ErrorCode.BadRequest, 'malformed JSON body');
+    if (status === 401 || status === 403) return answer(status, status, messageOf(error));
+    return answer(400, ErrorCode.BadRequest, messageOf(error));
+  }
+  if (isDatabaseError(error)) {
+    logger.error(`[${requestId}] database error: ${describe(error)}`);
+    return answer(500, ErrorCode.Database, 'database error');
+  }
+  logger.error(`[${requestId}] internal error: ${describe(error)}`);
+  return answer(500, ErrorCode.Internal, 'internal error');
+}
+
+function messageOf(error: unknown): string {
+  if (!(error instanceof HttpException)) return (error as Error).message;
+  const response = error.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  return typeof message === 'string' ? message : error.message;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

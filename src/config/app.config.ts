@@ -1,0 +1,201 @@
+import { plainToInstance } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+/**
+ * Development keys let `npm start` work with no configuration at all. They are public (they
+ * are in this file), so production refuses every one of them.
+ */
+export const DEV_KEYS = {
+  JWT_SECRET: 'dev-only-jwt-secret-do-not-use-in-production',
+  SERVER_ACCESS_KEY: 'dev-server-access-key',
+  SERVER_SECRET_KEY: 'dev-server-secret-key',
+  QINIU_ACCESS_KEY: 'dev-qiniu-access-key',
+  QINIU_SECRET_KEY: 'dev-qiniu-secret-key',
+  QINIU_RTC_APP_ID: 'dev-rtc-app',
+} as const;
+
+type DevKeyName = keyof typeof DEV_KEYS;
+
+const INT = /^-?\d+$/;
+
+/** Raw environment, as strings; numbers are converted by class-transformer before checks. */
+class Env {
+  @IsOptional()
+  @IsString()
+  NODE_ENV?: string;
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 8080;
+
+  @Matches(/^(mysql:\/\/.+|sqlite:.+)$/, {
+    message: 'DATABASE_URL must be mysql://user:password@host:port/database or sqlite:<file>',
+  })
+  DATABASE_URL = 'sqlite:data/relay.db';
+
+  @IsIn(['true', 'false'])
+  DB_MIGRATE = 'true';
+
+  @IsString()
+  @MinLength(16)
+  JWT_SECRET: string = DEV_KEYS.JWT_SECRET;
+
+  @IsString()
+  @MinLength(1)
+  SERVER_ACCESS_KEY: string = DEV_KEYS.SERVER_ACCESS_KEY;
+
+  @IsString()
+  @MinLength(8)
+  SERVER_SECRET_KEY: string = DEV_KEYS.SERVER_SECRET_KEY;
+
+  @IsString()
+  @MinLength(1)
+  QINIU_ACCESS_KEY: string = DEV_KEYS.QINIU_ACCESS_KEY;
+
+  @IsString()
+  @MinLength(8)
+  QINIU_SECRET_KEY: string = DEV_KEYS.QINIU_SECRET_KEY;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  QINIU_RTC_APP_ID: string = DEV_KEYS.QINIU_RTC_APP_ID;
+
+  @IsInt()
+  @Min(60)
+  @Max(30 * 86400)
+  RELAY_TOKEN_TTL_S = 3600;
+
+  @IsIn(['auto', 'invite'])
+  RELAY_DEFAULT_MODE = 'auto';
+
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  RELAY_INVITE_TIMEOUT_S = 30;
+
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  RELAY_JOIN_TIMEOUT_S = 60;
+
+  @IsString()
+  TZ = 'UTC';
+}
+
+export interface AppConfig {
+  production: boolean;
+  port: number;
+  database: { kind: 'mysql'; url: string } | { kind: 'sqlite'; file: string };
+  migrate: boolean;
+  jwtSecret: string;
+  serverAccessKey: string;
+  serverSecretKey: string;
+  qiniu: { accessKey: string; secretKey: string; rtcAppId: string };
+  relay: {
+    tokenTtlS: number;
+    defaultMode: 'auto' | 'invite';
+    inviteTimeoutS: number;
+    joinTimeoutS: number;
+  };
+  timeZone: string;
+  /** Names of the settings that fell back to a development key; logged at startup. */
+  devKeysInUse: DevKeyName[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Validates every variable at once, so one start tells the operator all that is wrong. */
+export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
+  const raw: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const key of [...Object.keys(new Env()), 'NODE_ENV']) {
+    const value = source[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const numeric = [
+    'PORT',
+    'RELAY_TOKEN_TTL_S',
+    'RELAY_INVITE_TIMEOUT_S',
+    'RELAY_JOIN_TIMEOUT_S',
+  ] as const;
+  for (const key of numeric) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    if (typeof value === 'string' && INT.test(value.trim())) raw[key] = Number(value.trim());
+    else problems.push(`${key} must be an integer (got "${String(value)}")`);
+  }
+  const env = plainToInstance(Env, raw);
+  for (const error of validateSync(env)) {
+    if (problems.some((p) => p.startsWith(`${error.property} `))) continue;
+    const messages = Object.values(error.constraints ?? {});
+    problems.push(`${error.property}: ${messages.join('; ')}`);
+  }
+  if (!isTimeZone(env.TZ)) problems.push(`TZ: "${env.TZ}" is not a known time zone`);
+
+  const production = env.NODE_ENV === 'production';
+  const devKeysInUse = (Object.keys(DEV_KEYS) as DevKeyName[]).filter(
+    (name) => env[name] === DEV_KEYS[name],
+  );
+  if (production) {
+    for (const name of devKeysInUse) {
+      problems.push(`${name}: must be set to a real key when NODE_ENV=production`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const url = env.DATABASE_URL;
+  return {
+    production,
+    port: env.PORT,
+    database: url.startsWith('mysql://')
+      ? { kind: 'mysql', url }
+      : { kind: 'sqlite', file: url.slice('sqlite:'.length) },
+    migrate: env.DB_MIGRATE === 'true',
+    jwtSecret: env.JWT_SECRET,
+    serverAccessKey: env.SERVER_ACCESS_KEY,
+    serverSecretKey: env.SERVER_SECRET_KEY,
+    qiniu: {
+      accessKey: env.QINIU_ACCESS_KEY,
+      secretKey: env.QINIU_SECRET_KEY,
+      rtcAppId: env.QINIU_RTC_APP_ID,
+    },
+    relay: {
+      tokenTtlS: env.RELAY_TOKEN_TTL_S,
+      defaultMode: env.RELAY_DEFAULT_MODE as 'auto' | 'invite',
+      inviteTimeoutS: env.RELAY_INVITE_TIMEOUT_S,
+      joinTimeoutS: env.RELAY_JOIN_TIMEOUT_S,
+    },
+    timeZone: env.TZ,
+    devKeysInUse,
+  };
+}
+
+/** Injection token for the validated configuration. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,106 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../config/app.config';
+
+/** The two things services do with SQL; every statement is parameterised with `?`. */
+export interface Sql {
+  rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a write and answers how many rows it changed. */
+  run(sql: string, params?: unknown[]): Promise<number>;
+}
+
+/** Thrown inside a transaction when a conditional update lost a race; the whole unit retries. */
+export class ConcurrentUpdate extends Error {
+  constructor() {
+    super('concurrent update');
+  }
+}
+
+const MYSQL_RETRYABLE = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
+const MAX_ATTEMPTS = 4;
+
+/**
+ * Short transactions over TypeORM's connections, with raw parameterised SQL (the repository
+ * API costs about a fifth of the hot path's throughput).
+ *
+ * MySQL/MariaDB: each unit takes a pooled connection; rows are locked with SELECT ... FOR
+ * UPDATE, so correctness holds across any number of nodes. SQLite: better-sqlite3 has one
+ * connection per process, on which interleaved async units would see each other's
+ * uncommitted writes, so every unit, reads included, runs alone behind a promise queue.
+ */
+@Injectable()
+export class Database {
+  readonly forUpdate: string;
+  private readonly sqlite: boolean;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.sqlite = config.database.kind === 'sqlite';
+    this.forUpdate = this.sqlite ? '' : ' FOR UPDATE';
+  }
+
+  read<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    if (this.sqlite) return this.serialized(() => work(wrap(this.dataSource.createQueryRunner())));
+    return work(this.poolSql);
+  }
+
+  async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.sqlite ? await this.serialized(() => this.once(work)) : await this.once(work);
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      }
+    }
+  }
+
+  private readonly poolSql: Sql = {
+    rows: (sql, params) => this.dataSource.query(sql, params),
+    run: async (sql, params) => {
+      const result: { affectedRows: number } = await this.dataSource.query(sql, params);
+      return result.affectedRows;
+    },
+  };
+
+  private async once<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+      try {
+        const result = await work(wrap(runner));
+        await runner.commitTransaction();
+        return result;
+      } catch (error) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction();
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function wrap(runner: QueryRunner): Sql {
+  return {
+    rows: (sql, params) => runner.query(sql, params),
+    run: async (sql, params) => (await runner.query(sql, params, true)).affected ?? 0,
+  };
+}
+
+function isRetryable(error: unknown): boolean {
+  if (error instanceof ConcurrentUpdate) return true;
+  if (!(error instanceof QueryFailedError)) return false;
+  const errno = (error.driverError as { errno?: number } | undefined)?.errno;
+  return errno !== undefined && MYSQL_RETRYABLE.has(errno);
+}

@@ -1,0 +1,75 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ClientUser } from '../auth/client-user';
+import { CurrentUser } from '../auth/current-user.decorator';
+import { JwtAuthGuard } from '../auth/jwt-auth.guard';
+import { ApiEnvelope } from '../common/api-envelope.decorator';
+import { IdentifierPipe } from '../common/identifier.pipe';
+import { CreateRoomDto, HeartbeatView, RoomView } from './live-room.dto';
+import { LiveRoomService } from './live-room.service';
+
+@ApiTags('rooms')
+@ApiBearerAuth()
+@UseGuards(JwtAuthGuard)
+@Controller('client/live/room')
+export class LiveRoomController {
+  constructor(private readonly rooms: LiveRoomService) {}
+
+  @Post('instance')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Create a room; the caller is its anchor (live_status 0)' })
+  @ApiEnvelope(RoomView, [400, 401])
+  create(@CurrentUser() user: ClientUser, @Body() dto: CreateRoomDto): Promise<RoomView> {
+    return this.rooms.create(user, dto);
+  }
+
+  @Get('info/:live_id')
+  @ApiOperation({ summary: 'Read a room of your app' })
+  @ApiEnvelope(RoomView, [400, 401, 404])
+  info(
+    @CurrentUser() user: ClientUser,
+    @Param('live_id', IdentifierPipe) liveId: string,
+  ): Promise<RoomView> {
+    return this.rooms.info(user, liveId);
+  }
+
+  @Get('heartbeat/:live_id')
+  @ApiOperation({ summary: 'Keep your live room alive' })
+  @ApiEnvelope(HeartbeatView, [400, 401, 403, 404, 601])
+  heartbeat(
+    @CurrentUser() user: ClientUser,
+    @Param('live_id', IdentifierPipe) liveId: string,
+  ): Promise<HeartbeatView> {
+    return this.rooms.heartbeat(user, liveId);
+  }
+
+  @Put(':live_id')
+  @ApiOperation({ summary: 'Start the live (live_status 1)' })
+  @ApiEnvelope(RoomView, [400, 401, 403, 404])
+  start(
+    @CurrentUser() user: ClientUser,
+    @Param('live_id', IdentifierPipe) liveId: string,
+  ): Promise<RoomView> {
+    return this.rooms.start(user, liveId);
+  }
+
+  @Delete(':live_id')
+  @ApiOperation({ summary: 'Stop the live (live_status 2); its relay ends with room_stopped' })
+  @ApiEnvelope(RoomView, [400, 401, 403, 404, 601])
+  stop(
+    @CurrentUser() user: ClientUser,
+    @Param('live_id', IdentifierPipe) liveId: string,
+  ): Promise<RoomView> {
+    return this.rooms.stop(user, liveId);
+  }
+}

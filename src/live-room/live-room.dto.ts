@@ -1,0 +1,77 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsObject, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { LiveRoom } from './live-room.entity';
+
+export class CreateRoomDto {
+  @ApiProperty({ example: 'Friday night PK', minLength: 1, maxLength: 255 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  title!: string;
+
+  @ApiPropertyOptional({ example: 'Be nice', maxLength: 1024 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  notice?: string;
+
+  @ApiPropertyOptional({ example: 'https://example.com/cover.png', maxLength: 1024 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  cover_url?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { level: 'gold' },
+    description: 'at most 32 keys of 1-64 characters, values up to 1024 characters',
+  })
+  @IsOptional()
+  @IsObject()
+  extends?: Record<string, string>;
+}
+
+export class AnchorInfoView {
+  @ApiProperty({ example: 'alice' })
+  user_id!: string;
+}
+
+export class RoomView {
+  @ApiProperty({ example: 'room_3f2a9c' }) live_id!: string;
+  @ApiProperty() title!: string;
+  @ApiProperty() notice!: string;
+  @ApiProperty() cover_url!: string;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  extends!: Record<string, string>;
+  @ApiProperty({ example: 'alice' }) anchor_id!: string;
+  @ApiProperty({ type: AnchorInfoView }) anchor_info!: AnchorInfoView;
+  @ApiProperty({ enum: [0, 1, 2], description: '0 created, 1 live, 2 stopped' })
+  live_status!: number;
+  @ApiProperty({ description: "the room's non-terminal relay, or empty" }) pk_id!: string;
+  @ApiProperty({ description: 'unix seconds, 0 when unset' }) start_time!: number;
+  @ApiProperty({ description: 'unix seconds, 0 when unset' }) end_time!: number;
+}
+
+export class HeartbeatView {
+  @ApiProperty() live_id!: string;
+  @ApiProperty({ example: 1 }) live_status!: number;
+}
+
+const seconds = (ms: number | null) => (ms === null ? 0 : Math.floor(ms / 1000));
+
+export function toRoomView(room: LiveRoom): RoomView {
+  return {
+    live_id: room.liveId,
+    title: room.title,
+    notice: room.notice,
+    cover_url: room.coverUrl,
+    extends: JSON.parse(room.extendsJson) as Record<string, string>,
+    anchor_id: room.anchorId,
+    anchor_info: { user_id: room.anchorId },
+    live_status: room.liveStatus,
+    pk_id: room.pkId,
+    start_time: seconds(room.startAt),
+    end_time: seconds(room.endAt),
+  };
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { ClientUser } from '../auth/client-user';
+import { Clock } from '../common/clock';
+import { badStatus, forbidden, notFound } from '../common/domain.error';
+import { parseExtends, serializeExtends } from '../common/extends.map';
+import { Database, Sql } from '../database/database.service';
+import { CreateRoomDto, HeartbeatView, RoomView, toRoomView } from './live-room.dto';
+import { LiveRoom, LiveStatus } from './live-room.entity';
+import { LiveRoomStore } from './live-room.store';
+
+export type RoomEndReason = 'room_stopped' | 'room_offline';
+
+/** Ends the relay that holds a room, inside the caller's transaction. */
+export type RoomEndedHandler = (sql: Sql, room: LiveRoom, reason: RoomEndReason) => Promise<void>;
+
+@Injectable()
+export class LiveRoomService {
+  private roomEnded?: RoomEndedHandler;
+
+  constructor(
+    private readonly db: Database,
+    private readonly rooms: LiveRoomStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * The relay module registers here how to end a room's relay, so rooms never import relays
+   * (relays already depend on rooms, and Nest modules must not import each other).
+   */
+  onRoomEnded(handler: RoomEndedHandler): void {
+    this.roomEnded = handler;
+  }
+
+  async create(user: ClientUser, dto: CreateRoomDto): Promise<RoomView> {
+    const extendsJson = serializeExtends(
+      (dto.extends === undefined ? {} : parseExtends(dto.extends, 'extends', false)) as Record<
+        string,
+        string
+      >,
+    );
+    const now = this.clock.now();
+    const room: LiveRoom = {
+      liveId: `room_${randomUUID().replace(/-/g, '')}`,
+      appId: user.appId,
+      title: dto.title,
+      notice: dto.notice ?? '',
+      coverUrl: dto.cover_url ?? '',
+      extendsJson,
+      anchorId: user.userId,
+      liveStatus: LiveStatus.Created,
+      pkId: '',
+      startAt: null,
+      endAt: null,
+      heartbeatAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.db.transaction((sql) => this.rooms.insert(sql, room));
+    return toRoomView(room);
+  }
+
+  async info(user: ClientUser, liveId: string): Promise<RoomView> {
+    const room = await this.db.read((sql) => this.rooms.find(sql, user.appId, liveId));
+    if (!room) throw roomNotFound(liveId);
+    return toRoomView(room);
+  }
+
+  start(user: ClientUser, liveId: string): Promise<RoomView> {
+    return this.db.transaction(async (sql) => {
+      const room = await this.ownRoom(sql, user, liveId);
+      if (room.liveStatus !== LiveStatus.Live) {
+        const now = this.clock.now();
+        Object.assign(room, {
+          liveStatus: LiveStatus.Live,
+          startAt: now,
+          endAt: null,
+          heartbeatAt: now,
+          updatedAt: now,
+        });
+        await this.rooms.setStatus(sql, room);
+      }
+      return toRoomView(room);
+    });
+  }
+
+  stop(user: ClientUser, liveId: string): Promise<RoomView> {
+    return this.db.transaction(async (sql) => {
+      const room = await this.ownRoom(sql, user, liveId);
+      if (room.liveStatus === LiveStatus.Created) throw badStatus(`room ${liveId} is not live`);
+      if (room.liveStatus === LiveStatus.Live) {
+        const now = this.clock.now();
+        Object.assign(room, { liveStatus: LiveStatus.Stopped, endAt: now, updatedAt: now });
+        await this.rooms.setStatus(sql, room);
+        if (room.pkId !== '') {
+          if (!this.roomEnded) throw new Error('no handler ends the relays of stopped rooms');
+          await this.roomEnded(sql, room, 'room_stopped');
+          room.pkId = '';
+        }
+      }
+      return toRoomView(room);
+    });
+  }
+
+  async heartbeat(user: ClientUser, liveId: string): Promise<HeartbeatView> {
+    const now = this.clock.now();
+    const took = await this.db.transaction((sql) =>
+      this.rooms.heartbeat(sql, user.appId, liveId, user.userId, now),
+    );
+    if (!took) {
+      // Slow path only to name the reason: missing, someone else's, or not live.
+      await this.db.read(async (sql) => {
+        const room = await this.rooms.find(sql, user.appId, liveId);
+        if (!room) throw roomNotFound(liveId);
+        if (room.anchorId !== user.userId) throw notAnchor(liveId);
+        throw badStatus(`room ${liveId} is not live (live_status ${room.liveStatus})`);
+      });
+    }
+    return { live_id: liveId, live_status: LiveStatus.Live };
+  }
+
+  private async ownRoom(sql: Sql, user: ClientUser, liveId: string): Promise<LiveRoom> {
+    const room = await this.rooms.find(sql, user.appId, liveId, true);
+    if (!room) throw roomNotFound(liveId);
+    if (room.anchorId !== user.userId) throw notAnchor(liveId);
+    return room;
+  }
+}
+
+export const roomNotFound = (liveId: string) => notFound(`room ${liveId} not found`);
+const notAnchor = (liveId: string) => forbidden(`only the anchor of room ${liveId} can do this`);

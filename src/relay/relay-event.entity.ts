@@ -1,0 +1,31 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * The domain event log (CONTRACT.md section 6), written in the same transaction as the change
+ * it records. `id` orders the whole log; consumers resume from the last id they saw.
+ */
+@Entity('relay_event')
+@Index('uq_relay_event_relay_seq', ['relayId', 'seq'], { unique: true })
+@Index('idx_relay_event_app', ['appId', 'id'])
+export class RelayEvent {
+  @PrimaryGeneratedColumn({ name: 'id', type: 'bigint' })
+  id!: number;
+
+  @Column({ name: 'type', type: 'varchar', length: 64 })
+  type!: string;
+
+  @Column({ name: 'relay_id', type: 'varchar', length: 64 })
+  relayId!: string;
+
+  @Column({ name: 'app_id', type: 'varchar', length: 64 })
+  appId!: string;
+
+  @Column({ name: 'seq', type: 'int' })
+  seq!: number;
+
+  @Column({ name: 'occurred_at', type: 'bigint' })
+  occurredAt!: number;
+
+  @Column({ name: 'data', type: 'text' })
+  data!: string;
+}

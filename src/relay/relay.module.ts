@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { LiveRoomModule } from '../live-room/live-room.module';
+import { RelayController } from './relay.controller';
+import { RelayEventStore } from './relay-event.store';
+import { RelayService } from './relay.service';
+import { RelayStore } from './relay.store';
+import { ServerRelayController } from './server-relay.controller';
+
+@Module({
+  imports: [LiveRoomModule],
+  controllers: [RelayController, ServerRelayController],
+  providers: [RelayService, RelayStore, RelayEventStore],
+})
+export class RelayModule {}

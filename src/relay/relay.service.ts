@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { ClientUser } from '../auth/client-user';
+import { Clock } from '../common/clock';
+import { APP_CONFIG, AppConfig } from '../config/app.config';
+import { badRequest, badStatus, DomainError, forbidden, notFound } from '../common/domain.error';
+import { mergeExtends, parseExtends, serializeExtends } from '../common/extends.map';
+import { Database, Sql } from '../database/database.service';
+import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
+import { LiveRoomService, RoomEndReason } from '../live-room/live-room.service';
+import { LiveRoomStore } from '../live-room/live-room.store';
+import {
+  ListRelaysQuery,
+  RelayExtendsView,
+  RelayListView,
+  RelaySessionView,
+  RelayStatusView,
+  RelayTokenView,
+  StartRelayDto,
+  toRelayView,
+  UpdateExtendsDto,
+} from './relay.dto';
+import { RelaySession } from './relay.entity';
+import { RelayEventStore } from './relay-event.store';
+import {
+  Actor,
+  isTerminal,
+  openRelay,
+  RelayAction,
+  RelayStatus,
+  RelayTimers,
+  transition,
+} from './relay.machine';
+import { RelayStore } from './relay.store';
+import { signRoomToken } from './relay-token';
+
+const JOINABLE = new Set([
+  RelayStatus.Agreed,
+  RelayStatus.InitJoined,
+  RelayStatus.RecvJoined,
+  RelayStatus.BothJoined,
+]);
+
+/** Glue: load, ask the machine, save the change and its event in one short transaction. */
+@Injectable()
+export class RelayService {
+  private readonly timers: RelayTimers;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly db: Database,
+    private readonly relays: RelayStore,
+    private readonly events: RelayEventStore,
+    private readonly rooms: LiveRoomStore,
+    private readonly clock: Clock,
+    liveRooms: LiveRoomService,
+  ) {
+    this.timers = {
+      inviteTimeoutS: config.relay.inviteTimeoutS,
+      joinTimeoutS: config.relay.joinTimeoutS,
+    };
+    liveRooms.onRoomEnded((sql, room, reason) => this.endForRoom(sql, room, reason));
+  }
+
+  async start(user: ClientUser, dto: StartRelayDto): Promise<RelayTokenView> {
+    if (dto.init_room_id === dto.recv_room_id)
+      throw badRequest('init_room_id and recv_room_id must differ');
+    if (dto.recv_user_id === user.userId)
+      throw badRequest('recv_user_id must be another anchor than you');
+    const extendsJson = serializeExtends(
+      (dto.extends === undefined ? {} : parseExtends(dto.extends, 'extends', false)) as Record<
+        string,
+        string
+      >,
+    );
+    const mode = dto.mode ?? this.config.relay.defaultMode;
+    const session = await this.db.transaction(async (sql) => {
+      const rooms = await this.rooms.lockPair(sql, user.appId, dto.init_room_id, dto.recv_room_id);
+      const init = rooms.find((r) => r.liveId === dto.init_room_id);
+      const recv = rooms.find((r) => r.liveId === dto.recv_room_id);
+      if (!init) throw notFound(`room ${dto.init_room_id} not found`);
+      if (init.anchorId !== user.userId)
+        throw forbidden(`you are not the anchor of room ${init.liveId}`);
+      if (!recv || recv.anchorId !== dto.recv_user_id) {
+        throw notFound(`room ${dto.recv_room_id} with anchor ${dto.recv_user_id} not found`);
+      }
+      for (const room of [init, recv]) {
+        if (room.liveStatus !== LiveStatus.Live) throw badStatus(`room ${room.liveId} is not live`);
+      }
+      for (const room of [init, recv]) {
+        if (room.pkId !== '')
+          throw badStatus(`room ${room.liveId} is already in relay ${room.pkId}`);
+      }
+      const now = this.clock.now();
+      const s: RelaySession = {
+        ...openRelay(mode, dto.duration_s ?? null, now, this.timers),
+        id: 0,
+        relayId: `relay_${randomUUID().replace(/-/g, '')}`,
+        appId: user.appId,
+        initUserId: user.userId,
+        initRoomId: init.liveId,
+        recvUserId: recv.anchorId,
+        recvRoomId: recv.liveId,
+        extendsJson,
+        version: 1,
+        updatedAt: now,
+      };
+      for (const room of [init, recv]) {
+        if (!(await this.rooms.claim(sql, room.liveId, s.relayId, now))) {
+          throw badStatus(`room ${room.liveId} is already relaying`);
+        }
+      }
+      await this.relays.insert(sql, s);
+      await this.events.append(sql, 'relay.status_changed', s, {
+        from: null,
+        to: s.status,
+        reason: '',
+        session: toRelayView(s),
+      });
+      return s;
+    });
+    return this.tokenView(session, 'init');
+  }
+
+  async get(user: ClientUser, relayId: string): Promise<RelaySessionView> {
+    return toRelayView(await this.load(relayId, user.appId));
+  }
+
+  async token(user: ClientUser, relayId: string): Promise<RelayTokenView> {
+    const s = await this.load(relayId, user.appId);
+    const actor = anchorOf(s, user);
+    if (!JOINABLE.has(s.status))
+      throw badStatus(`relay ${relayId} has no token in status ${s.status}`);
+    return this.tokenView(s, actor);
+  }
+
+  async accept(user: ClientUser, relayId: string): Promise<RelayTokenView> {
+    const s = await this.act(user, relayId, 'accept');
+    return this.tokenView(s, 'recv');
+  }
+
+  async reject(user: ClientUser, relayId: string): Promise<RelayStatusView> {
+    return statusView(await this.act(user, relayId, 'reject'));
+  }
+
+  async started(user: ClientUser, relayId: string): Promise<RelayStatusView> {
+    return statusView(await this.act(user, relayId, 'started'));
+  }
+
+  async stop(user: ClientUser, relayId: string): Promise<RelayStatusView> {
+    return statusView(await this.act(user, relayId, 'stop'));
+  }
+
+  async updateExtends(
+    user: ClientUser,
+    relayId: string,
+    dto: UpdateExtendsDto,
+  ): Promise<RelayExtendsView> {
+    const patch = parseExtends(dto.extends, 'extends', true);
+    const merged = await this.db.transaction(async (sql) => {
+      const s = await this.locked(sql, relayId, user.appId);
+      anchorOf(s, user);
+      if (isTerminal(s.status)) throw badStatus(`relay ${relayId} has ended (status ${s.status})`);
+      const { merged, changed } = mergeExtends(
+        JSON.parse(s.extendsJson) as Record<string, string>,
+        patch,
+      );
+      if (Object.keys(changed).length === 0) return merged;
+      const next: RelaySession = {
+        ...s,
+        extendsJson: serializeExtends(merged),
+        version: s.version + 1,
+        updatedAt: this.clock.now(),
+      };
+      await this.relays.update(sql, next);
+      await this.events.append(sql, 'relay.extends_updated', next, {
+        changed,
+        session: toRelayView(next),
+      });
+      return merged;
+    });
+    return { relay_id: relayId, extends: merged };
+  }
+
+  async list(user: ClientUser, query: ListRelaysQuery): Promise<RelayListView> {
+    const limit = query.limit ?? 20;
+    const rows = await this.db.read((sql) =>
+      this.relays.list(sql, {
+        appId: user.appId,
+        userId: user.userId,
+        role: query.role ?? 'any',
+        statuses: query.status ? [...new Set(query.status.split(',').map(Number))] : [],
+        beforeId: query.cursor === undefined ? null : Number(query.cursor),
+        limit: limit + 1,
+      }),
+    );
+    const page = rows.slice(0, limit);
+    return {
+      list: page.map(toRelayView),
+      next_cursor: rows.length > limit ? String(page[page.length - 1].id) : null,
+    };
+  }
+
+  /** Server API: any app's session. */
+  async getAny(relayId: string): Promise<RelaySessionView> {
+    return toRelayView(await this.load(relayId, null));
+  }
+
+  /** Server API: ends the session with reason `admin`. */
+  async adminStop(relayId: string): Promise<RelayStatusView> {
+    return statusView(
+      await this.db.transaction(async (sql) =>
+        this.apply(sql, await this.locked(sql, relayId, null), 'admin_stop', 'system'),
+      ),
+    );
+  }
+
+  private act(user: ClientUser, relayId: string, action: RelayAction): Promise<RelaySession> {
+    return this.db.transaction(async (sql) => {
+      const s = await this.locked(sql, relayId, user.appId);
+      return this.apply(sql, s, action, anchorOf(s, user));
+    });
+  }
+
+  /** Persists one machine decision: the conditional update, room release and event together. */
+  private async apply(
+    sql: Sql,
+    s: RelaySession,
+    action: RelayAction,
+    actor: Actor,
+  ): Promise<RelaySession> {
+    const now = this.clock.now();
+    const t = transition(s, action, actor, now, this.timers);
+    if (t.kind === 'refused') throw new DomainError(t.code, t.message);
+    if (t.kind === 'unchanged') return s;
+    const next: RelaySession = { ...s, ...t.next, version: s.version + 1, updatedAt: now };
+    await this.relays.update(sql, next);
+    if (isTerminal(next.status))
+      await this.rooms.release(sql, [s.initRoomId, s.recvRoomId], s.relayId, now);
+    await this.events.append(sql, 'relay.status_changed', next, {
+      from: t.from,
+      to: next.status,
+      reason: t.reason,
+      session: toRelayView(next),
+    });
+    return next;
+  }
+
+  private async endForRoom(sql: Sql, room: LiveRoom, reason: RoomEndReason): Promise<void> {
+    const s = await this.relays.find(sql, room.pkId, room.appId, true);
+    if (s) await this.apply(sql, s, reason, 'system');
+  }
+
+  private async load(relayId: string, appId: string | null): Promise<RelaySession> {
+    const s = await this.db.read((sql) => this.relays.find(sql, relayId, appId));
+    if (!s) throw notFound(`relay ${relayId} not found`);
+    return s;
+  }
+
+  private async locked(sql: Sql, relayId: string, appId: string | null): Promise<RelaySession> {
+    const s = await this.relays.find(sql, relayId, appId, true);
+    if (!s) throw notFound(`relay ${relayId} not found`);
+    return s;
+  }
+
+  /** The token that lets `side`'s anchor publish into the other side's room. */
+  private tokenView(s: RelaySession, side: 'init' | 'recv'): RelayTokenView {
+    const relay_token = JOINABLE.has(s.status)
+      ? signRoomToken(
+          this.config.qiniu,
+          side === 'init' ? s.recvRoomId : s.initRoomId,
+          side === 'init' ? s.initUserId : s.recvUserId,
+          Math.floor(this.clock.now() / 1000) + this.config.relay.tokenTtlS,
+        )
+      : '';
+    return { relay_id: s.relayId, relay_status: s.status, relay_token };
+  }
+}
+
+function anchorOf(s: RelaySession, user: ClientUser): 'init' | 'recv' {
+  if (user.userId === s.initUserId) return 'init';
+  if (user.userId === s.recvUserId) return 'recv';
+  throw forbidden(`you are not an anchor of relay ${s.relayId}`);
+}
+
+const statusView = (s: RelaySession): RelayStatusView => ({
+  relay_id: s.relayId,
+  relay_status: s.status,
+});

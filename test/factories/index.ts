@@ -1,0 +1,81 @@
+import { signClientToken } from '../../src/auth/client-token';
+import { TestApp } from '../utils/test-app';
+
+let sequence = 0;
+
+/** A user id unique within the run, so specs never collide in a shared database. */
+export function uniqueUser(prefix = 'user'): string {
+  return `${prefix}_${process.pid}_${++sequence}_${Math.random().toString(36).slice(2, 7)}`;
+}
+
+export interface TokenOptions {
+  appId?: string;
+  /** Unix seconds; default an hour ahead. */
+  expiresAt?: number;
+}
+
+/** A client JWT for `userId`, signed with the app's secret. */
+export function tokenFor(t: TestApp, userId: string, options: TokenOptions = {}): string {
+  return signClientToken(t.config.jwtSecret, {
+    appId: options.appId ?? 'default',
+    userId,
+    expiresAt: options.expiresAt ?? Math.floor(Date.now() / 1000) + 3600,
+  });
+}
+
+export interface Anchor {
+  userId: string;
+  token: string;
+  liveId: string;
+}
+
+export interface AnchorOptions extends TokenOptions {
+  /** Start the live (default true). */
+  live?: boolean;
+  userId?: string;
+}
+
+/** A user with a room of their own, live unless told otherwise. */
+export async function anchor(t: TestApp, options: AnchorOptions = {}): Promise<Anchor> {
+  const userId = options.userId ?? uniqueUser('anchor');
+  const token = tokenFor(t, userId, options);
+  const created = await t.call('POST', '/client/live/room/instance', {
+    token,
+    body: { title: `${userId}'s room` },
+  });
+  if (created.status !== 200) throw new Error(`room create failed: ${created.text}`);
+  const liveId: string = created.body.data.live_id;
+  if (options.live !== false) {
+    const started = await t.call('PUT', `/client/live/room/${liveId}`, { token });
+    if (started.status !== 200) throw new Error(`room start failed: ${started.text}`);
+  }
+  return { userId, token, liveId };
+}
+
+export interface RelayFixture {
+  init: Anchor;
+  recv: Anchor;
+  relayId: string;
+  /** The start answer's data: relay_id, relay_status, relay_token. */
+  started: { relay_id: string; relay_status: number; relay_token: string };
+}
+
+/** Two live anchors and a relay between them (mode auto unless told otherwise). */
+export async function relay(
+  t: TestApp,
+  options: { mode?: 'auto' | 'invite'; extends?: Record<string, string>; duration_s?: number } = {},
+): Promise<RelayFixture> {
+  const init = await anchor(t);
+  const recv = await anchor(t);
+  const answer = await t.call('POST', '/client/relay/start', {
+    token: init.token,
+    body: {
+      init_room_id: init.liveId,
+      recv_room_id: recv.liveId,
+      recv_user_id: recv.userId,
+      ...options,
+    },
+  });
+  if (answer.status !== 200) throw new Error(`relay start failed: ${answer.text}`);
+  return { init, recv, relayId: answer.body.data.relay_id, started: answer.body.data };
+}

@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createConnection } from 'mysql2/promise';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../src/app.factory';
+import { AppConfig, loadConfig } from '../../src/config/app.config';
+
+export interface HttpAnswer<T = any> {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON when the answer is JSON, else the text. */
+  body: T;
+  text: string;
+}
+
+export interface CallOptions {
+  token?: string;
+  /** Sent as JSON unless it is a string (then sent as it is). */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  dataSource: DataSource;
+  baseUrl: string;
+  /** The database this app uses: `mysql://.../relay_e2e_x` or `sqlite:/tmp/.../relay.db`. */
+  databaseUrl: string;
+  call<T = any>(method: string, path: string, options?: CallOptions): Promise<HttpAnswer<T>>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+/**
+ * A fresh database per app, so spec files can run in parallel on either database: a temporary
+ * SQLite file by default, or a new MySQL database when DATABASE_URL is mysql://.
+ */
+async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = process.env.DATABASE_URL;
+  if (base?.startsWith('mysql://')) {
+    const name = `relay_e2e_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
+    const server = new URL(base);
+    server.pathname = '/';
+    const admin = await createConnection(server.toString());
+    await admin.query(
+      `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+    );
+    await admin.end();
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      drop: async () => {
+        const c = await createConnection(server.toString());
+        await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+        await c.end();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'relay-e2e-'));
+  return {
+    url: `sqlite:${join(dir, 'relay.db')}`,
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Starts the real application on 127.0.0.1 and a random port. `env` overrides settings. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await freshDatabase();
+  const databaseUrl = env.DATABASE_URL ?? db.url;
+  const config = loadConfig({ NODE_ENV: 'test', ...env, DATABASE_URL: databaseUrl });
+  const app = await createApp(config, false);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address() as { port: number };
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    config,
+    dataSource: app.get(DataSource),
+    baseUrl,
+    databaseUrl,
+    call: (method, path, options = {}) => call(baseUrl, method, path, options),
+    close: async () => {
+      await app.close();
+      if (env.DATABASE_URL === undefined) await db.drop();
+    },
+  };
+}
+
+export async function call<T = any>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<HttpAnswer<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(baseUrl + path, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  if ((response.headers.get('content-type') ?? '').includes('json') && text.length > 0) {
+    parsed = JSON.parse(text);
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
