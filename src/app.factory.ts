@@ -2,7 +2,9 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
+import { toErrorAnswer } from './common/envelope';
 import { ErrorFilter } from './common/error.filter';
 import { BODY_LIMIT, requestIdOf, setUpHttp } from './common/http.setup';
 import { createValidationPipe } from './common/validation';
@@ -14,7 +16,17 @@ export async function createApp(
   logger: false | Logger = new Logger(),
 ): Promise<NestFastifyApplication> {
   process.env.TZ = config.timeZone;
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestIdOf });
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    genReqId: requestIdOf,
+    // Long or badly encoded path parameters must reach our validation and answer 400 in the
+    // envelope, not Fastify's own 414 / error shape.
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const { status, body } = toErrorAnswer(error, requestIdOf(request.raw));
+      void reply.status(status).header('x-request-id', body.request_id).send(body);
+    },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
     logger: logger === false ? false : ['log', 'warn', 'error'],

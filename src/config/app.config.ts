@@ -40,8 +40,9 @@ class Env {
   @Max(65535)
   PORT = 8080;
 
-  @Matches(/^(mysql:\/\/.+|sqlite:.+)$/, {
-    message: 'DATABASE_URL must be mysql://user:password@host:port/database or sqlite:<file>',
+  @Matches(/^((mysql|mariadb):\/\/.+|sqlite:.+)$/, {
+    message:
+      'DATABASE_URL must be mysql://user:password@host:port/database, mariadb://... or sqlite:<file>',
   })
   DATABASE_URL = 'sqlite:data/relay.db';
 
@@ -98,7 +99,9 @@ class Env {
 export interface AppConfig {
   production: boolean;
   port: number;
-  database: { kind: 'mysql'; url: string } | { kind: 'sqlite'; file: string };
+  /** `mariadb` only changes how TypeORM's CLI reads the schema back; SQL is the same. */
+  database:
+    { kind: 'mysql'; url: string; flavour: 'mysql' | 'mariadb' } | { kind: 'sqlite'; file: string };
   migrate: boolean;
   jwtSecret: string;
   serverAccessKey: string;
@@ -174,9 +177,9 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
   return {
     production,
     port: env.PORT,
-    database: url.startsWith('mysql://')
-      ? { kind: 'mysql', url }
-      : { kind: 'sqlite', file: url.slice('sqlite:'.length) },
+    database: url.startsWith('sqlite:')
+      ? { kind: 'sqlite', file: url.slice('sqlite:'.length) }
+      : { kind: 'mysql', url, flavour: url.startsWith('mariadb://') ? 'mariadb' : 'mysql' },
     migrate: env.DB_MIGRATE === 'true',
     jwtSecret: env.JWT_SECRET,
     serverAccessKey: env.SERVER_ACCESS_KEY,

@@ -22,7 +22,7 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
   if (config.database.kind === 'mysql') {
     return {
       ...common,
-      type: 'mysql',
+      type: config.database.flavour,
       connectorPackage: 'mysql2',
       url: config.database.url,
       charset: 'utf8mb4_unicode_ci',

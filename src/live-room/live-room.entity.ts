@@ -31,7 +31,7 @@ export class LiveRoom {
   @Column({ name: 'anchor_id', type: 'varchar', length: 64 })
   anchorId!: string;
 
-  @Column({ name: 'live_status', type: 'int' })
+  @Column({ name: 'live_status', type: 'integer' })
   liveStatus!: LiveStatus;
 
   /** The relay (any non-terminal status) that has claimed this room, or ''. */

@@ -20,7 +20,7 @@ export class RelayEvent {
   @Column({ name: 'app_id', type: 'varchar', length: 64 })
   appId!: string;
 
-  @Column({ name: 'seq', type: 'int' })
+  @Column({ name: 'seq', type: 'integer' })
   seq!: number;
 
   @Column({ name: 'occurred_at', type: 'bigint' })

@@ -33,19 +33,19 @@ export class RelaySession {
   @Column({ name: 'recv_room_id', type: 'varchar', length: 64 })
   recvRoomId!: string;
 
-  @Column({ name: 'status', type: 'int' })
+  @Column({ name: 'status', type: 'integer' })
   status!: RelayStatus;
 
   @Column({ name: 'stop_reason', type: 'varchar', length: 32, default: '' })
   stopReason!: StopReason | '';
 
-  @Column({ name: 'duration_s', type: 'int', nullable: true })
+  @Column({ name: 'duration_s', type: 'integer', nullable: true })
   durationS!: number | null;
 
   @Column({ name: 'extends_json', type: 'text' })
   extendsJson!: string;
 
-  @Column({ name: 'version', type: 'int' })
+  @Column({ name: 'version', type: 'integer' })
   version!: number;
 
   @Column({ name: 'start_at', type: 'bigint', nullable: true })

@@ -37,13 +37,13 @@ let counter = 0;
 
 /**
  * A fresh database per app, so spec files can run in parallel on either database: a temporary
- * SQLite file by default, or a new MySQL database when DATABASE_URL is mysql://.
+ * SQLite file by default, or a new MySQL database when DATABASE_URL is mysql:// or mariadb://.
  */
 async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = process.env.DATABASE_URL;
-  if (base?.startsWith('mysql://')) {
+  if (base !== undefined && /^(mysql|mariadb):\/\//.test(base)) {
     const name = `relay_e2e_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
-    const server = new URL(base);
+    const server = new URL(base.replace(/^mariadb:/, 'mysql:'));
     server.pathname = '/';
     const admin = await createConnection(server.toString());
     await admin.query(

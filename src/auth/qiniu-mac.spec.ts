@@ -1,0 +1,89 @@
+import { qiniuRtc, qiniuSignV2 } from '../../test/utils/qiniu-sdk';
+import { qiniuSigningString, SignedRequest, verifyQiniuMac } from './qiniu-mac';
+
+const AK = 'server-ak';
+const SK = 'server-sk-0123456789';
+
+function request(overrides: Partial<SignedRequest> = {}): SignedRequest {
+  return {
+    method: 'GET',
+    url: '/server/relay/relay_1?x=1',
+    host: '127.0.0.1:8080',
+    contentType: undefined,
+    headers: {},
+    body: '',
+    ...overrides,
+  };
+}
+
+describe(verifyQiniuMac.name, () => {
+  it('accepts util.generateAccessTokenV2 for a GET with a port in the URL', () => {
+    const auth = qiniuSignV2(AK, SK, 'http://127.0.0.1:8080/server/relay/relay_1?x=1', 'GET');
+    expect(verifyQiniuMac(auth, request(), AK, SK)).toBe(true);
+  });
+
+  it('accepts util.generateAccessTokenV2 for a JSON POST with X-Qiniu-* headers in any case', () => {
+    const body = '{"a":1}';
+    const headers = {
+      'x-qiniu-date': '20261125T000000Z',
+      'X-QINIU-TRACE': 'abc',
+      'content-type': 'application/json',
+    };
+    const auth = qiniuSignV2(
+      AK,
+      SK,
+      'http://api.example.com/server/relay/relay_1/stop',
+      'POST',
+      'application/json',
+      body,
+      headers,
+    );
+    const r = request({
+      method: 'POST',
+      url: '/server/relay/relay_1/stop',
+      host: 'api.example.com',
+      contentType: 'application/json',
+      headers,
+      body,
+    });
+    expect(verifyQiniuMac(auth, r, AK, SK)).toBe(true);
+    expect(verifyQiniuMac(auth, { ...r, body: '{"a":2}' }, AK, SK)).toBe(false);
+    expect(
+      verifyQiniuMac(auth, { ...r, headers: { ...headers, 'x-qiniu-date': 'other' } }, AK, SK),
+    ).toBe(false);
+  });
+
+  it('accepts rtc Credentials.generateAccessToken', () => {
+    const credentials = new qiniuRtc.Credentials(AK, SK);
+    const auth = credentials.generateAccessToken({
+      host: '127.0.0.1',
+      port: 8080,
+      path: '/server/relay/relay_1?x=1',
+      method: 'GET',
+      headers: {},
+    });
+    expect(verifyQiniuMac(auth, request(), AK, SK)).toBe(true);
+  });
+
+  it('refuses a wrong secret, another access key, a changed path and a malformed header', () => {
+    const good = qiniuSignV2(AK, SK, 'http://127.0.0.1:8080/server/relay/relay_1?x=1', 'GET');
+    const otherSecret = qiniuSignV2(
+      AK,
+      'another-secret',
+      'http://127.0.0.1:8080/server/relay/relay_1?x=1',
+      'GET',
+    );
+    expect(verifyQiniuMac(otherSecret, request(), AK, SK)).toBe(false);
+    expect(verifyQiniuMac(good, request(), 'another-ak', SK)).toBe(false);
+    expect(verifyQiniuMac(good, request({ url: '/server/relay/relay_2?x=1' }), AK, SK)).toBe(false);
+    expect(verifyQiniuMac(good.replace('Qiniu ', 'QBox '), request(), AK, SK)).toBe(false);
+    expect(verifyQiniuMac(undefined, request(), AK, SK)).toBe(false);
+  });
+
+  it('leaves the body out of the signature for application/octet-stream', () => {
+    const r = request({ method: 'POST', contentType: 'application/octet-stream', body: 'binary' });
+    expect(qiniuSigningString(r, r.host, r.contentType)).toBe(
+      'POST /server/relay/relay_1?x=1\nHost: 127.0.0.1:8080\nContent-Type: application/octet-stream\n\n',
+    );
+  });
+});

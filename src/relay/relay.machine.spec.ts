@@ -1,0 +1,188 @@
+import {
+  Actor,
+  ANCHOR_ACTIONS,
+  nextDeadline,
+  openRelay,
+  RelayAction,
+  RelaySnapshot,
+  RelayStatus,
+  RelayTimers,
+  SYSTEM_ACTIONS,
+  transition,
+} from './relay.machine';
+
+const T0 = 1_800_000_000_000;
+const NOW = T0 + 5_000;
+const TIMERS: RelayTimers = { inviteTimeoutS: 30, joinTimeoutS: 60 };
+
+function at(status: RelayStatus, extra: Partial<RelaySnapshot> = {}): RelaySnapshot {
+  const agreed = status !== RelayStatus.Waiting;
+  const ended = status === RelayStatus.Rejected || status === RelayStatus.Ended;
+  return {
+    status,
+    stopReason: status === RelayStatus.Rejected ? 'rejected' : ended ? 'stopped' : '',
+    durationS: null,
+    createdAt: T0,
+    startAt: agreed && status !== RelayStatus.Rejected ? T0 : null,
+    stopAt: ended ? T0 : null,
+    deadlineAt: null,
+    ...extra,
+  };
+}
+
+/** '=' unchanged, '403'/'601' refused, else the new status and, for 5/6, the reason. */
+type Expect = '=' | '403' | '601' | `${number}` | `${number} ${string}`;
+
+function outcome(status: RelayStatus, action: RelayAction, actor: Actor, now = NOW): Expect {
+  const t = transition(at(status), action, actor, now, TIMERS);
+  if (t.kind === 'unchanged') return '=';
+  if (t.kind === 'refused') return String(t.code) as Expect;
+  return (t.reason ? `${t.next.status} ${t.reason}` : `${t.next.status}`) as Expect;
+}
+
+describe('relay state machine', () => {
+  // Columns: accept, reject, started, stop; each by the initiator, then by the receiver.
+  const anchorTable: Record<RelayStatus, Expect[]> = {
+    [RelayStatus.Waiting]: [
+      '403',
+      '1',
+      '403',
+      '5 rejected',
+      '601',
+      '601',
+      '6 cancelled',
+      '6 stopped',
+    ],
+    [RelayStatus.Agreed]: ['403', '=', '403', '601', '2', '3', '6 stopped', '6 stopped'],
+    [RelayStatus.InitJoined]: ['403', '=', '403', '601', '=', '4', '6 stopped', '6 stopped'],
+    [RelayStatus.RecvJoined]: ['403', '=', '403', '601', '4', '=', '6 stopped', '6 stopped'],
+    [RelayStatus.BothJoined]: ['403', '=', '403', '601', '=', '=', '6 stopped', '6 stopped'],
+    [RelayStatus.Rejected]: ['403', '601', '403', '=', '601', '601', '=', '='],
+    [RelayStatus.Ended]: ['403', '601', '403', '601', '601', '601', '=', '='],
+  };
+  const anchorRows = Object.entries(anchorTable).flatMap(([status, cells]) =>
+    ANCHOR_ACTIONS.flatMap((action, i) =>
+      (['init', 'recv'] as const).map(
+        (actor, j) => [Number(status), action, actor, cells[i * 2 + j]] as const,
+      ),
+    ),
+  );
+
+  it.each(anchorRows)('status %i + %s by %s -> %s', (status, action, actor, expected) => {
+    expect(outcome(status, action, actor)).toBe(expected);
+  });
+
+  const systemEnds = {
+    room_stopped: 'room_stopped',
+    room_offline: 'room_offline',
+    admin_stop: 'admin',
+  } as const;
+  const systemRows = [0, 1, 2, 3, 4, 5, 6].flatMap((status) =>
+    (Object.keys(systemEnds) as (keyof typeof systemEnds)[]).map(
+      (action) => [status, action, status >= 5 ? '=' : `6 ${systemEnds[action]}`] as const,
+    ),
+  );
+
+  it.each(systemRows)('status %i + %s by the system -> %s', (status, action, expected) => {
+    expect(outcome(status, action, 'system')).toBe(expected);
+  });
+
+  const wrongActorRows = [0, 1, 2, 3, 4, 5, 6].flatMap((status) => [
+    ...ANCHOR_ACTIONS.map((action) => [status, action, 'system'] as const),
+    ...SYSTEM_ACTIONS.flatMap((action) =>
+      (['init', 'recv'] as const).map((actor) => [status, action, actor] as const),
+    ),
+  ]);
+
+  it.each(wrongActorRows)('status %i + %s by %s is refused with 403', (status, action, actor) => {
+    expect(outcome(status, action, actor)).toBe('403');
+  });
+
+  it('sets start_at when agreed and stop_at when ended, and keeps the snapshot immutable', () => {
+    const before = at(RelayStatus.Waiting);
+    const agreed = transition(before, 'accept', 'recv', NOW, TIMERS);
+    expect(agreed).toMatchObject({
+      kind: 'moved',
+      from: 0,
+      next: { status: 1, startAt: NOW, stopAt: null },
+    });
+    expect(before.status).toBe(RelayStatus.Waiting);
+    const ended = transition(at(RelayStatus.BothJoined), 'stop', 'init', NOW, TIMERS);
+    expect(ended).toMatchObject({
+      kind: 'moved',
+      from: 4,
+      next: { status: 6, stopAt: NOW, startAt: T0, deadlineAt: null },
+    });
+  });
+
+  it('opens auto relays agreed and invitations waiting', () => {
+    expect(openRelay('auto', null, T0, TIMERS)).toMatchObject({
+      status: 1,
+      startAt: T0,
+      deadlineAt: T0 + 60_000,
+    });
+    expect(openRelay('invite', null, T0, TIMERS)).toMatchObject({
+      status: 0,
+      startAt: null,
+      deadlineAt: T0 + 30_000,
+    });
+  });
+
+  describe('deadlines, with the clock passed in', () => {
+    it('an invitation falls due RELAY_INVITE_TIMEOUT_S after it was made', () => {
+      const s = openRelay('invite', null, T0, TIMERS);
+      expect(transition(s, 'expire', 'system', T0 + 29_999, TIMERS).kind).toBe('unchanged');
+      expect(transition(s, 'expire', 'system', T0 + 30_000, TIMERS)).toMatchObject({
+        kind: 'moved',
+        next: { status: 6, stopReason: 'invite_timeout', stopAt: T0 + 30_000 },
+      });
+    });
+
+    it('an agreed relay that has not reached 4 falls due RELAY_JOIN_TIMEOUT_S after agreeing', () => {
+      for (const status of [RelayStatus.Agreed, RelayStatus.InitJoined, RelayStatus.RecvJoined]) {
+        const s = at(status);
+        expect(nextDeadline(s, TIMERS)).toEqual({ at: T0 + 60_000, reason: 'join_timeout' });
+        expect(transition(s, 'expire', 'system', T0 + 60_000, TIMERS)).toMatchObject({
+          next: { status: 6, stopReason: 'join_timeout' },
+        });
+      }
+    });
+
+    it('reaching 4 drops the join deadline and keeps the duration', () => {
+      const joined = transition(
+        at(RelayStatus.InitJoined, { durationS: 600 }),
+        'started',
+        'recv',
+        NOW,
+        TIMERS,
+      );
+      expect(joined).toMatchObject({ next: { status: 4, deadlineAt: T0 + 600_000 } });
+      expect(nextDeadline(at(RelayStatus.BothJoined), TIMERS)).toBeNull();
+    });
+
+    it('duration_s ends the relay that long after start_at, whichever deadline comes first', () => {
+      const short = at(RelayStatus.Agreed, { durationS: 20 });
+      expect(nextDeadline(short, TIMERS)).toEqual({ at: T0 + 20_000, reason: 'duration_elapsed' });
+      expect(transition(short, 'expire', 'system', T0 + 20_000, TIMERS)).toMatchObject({
+        next: { status: 6, stopReason: 'duration_elapsed' },
+      });
+      const long = at(RelayStatus.Agreed, { durationS: 600 });
+      expect(nextDeadline(long, TIMERS)).toEqual({ at: T0 + 60_000, reason: 'join_timeout' });
+    });
+
+    it('0 disables a timeout', () => {
+      const off = { inviteTimeoutS: 0, joinTimeoutS: 0 };
+      expect(openRelay('invite', null, T0, off).deadlineAt).toBeNull();
+      expect(openRelay('auto', null, T0, off).deadlineAt).toBeNull();
+      expect(
+        transition(at(RelayStatus.Waiting), 'expire', 'system', T0 + 86_400_000, off).kind,
+      ).toBe('unchanged');
+    });
+
+    it('an expiry of an ended relay changes nothing', () => {
+      expect(
+        transition(at(RelayStatus.Ended), 'expire', 'system', T0 + 86_400_000, TIMERS).kind,
+      ).toBe('unchanged');
+    });
+  });
+});
