@@ -23,7 +23,8 @@ export class BadClaims extends Error {}
 export function tokenFromHeader(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (typeof header !== 'string' || header.length === 0) return null;
-  return header.startsWith('Bearer ') ? header.slice(7).trim() : header.trim();
+  const bearer = /^bearer\s+/i.exec(header);
+  return bearer ? header.slice(bearer[0].length).trim() : header.trim();
 }
 
 @Injectable()

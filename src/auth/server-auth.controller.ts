@@ -7,7 +7,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Matches, MaxLength } from 'class-validator';
+import { IsInt, Matches, MaxLength } from 'class-validator';
 import { ApiEnvelope } from '../common/api-envelope.decorator';
 import { Clock } from '../common/clock';
 import { badRequest } from '../common/domain.error';
@@ -16,12 +16,13 @@ import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { DEFAULT_APP_ID } from './client-user';
 import { signClientToken } from './client-token';
 import { QiniuMacGuard } from './qiniu-mac.guard';
+import { Optional } from '../common/validation';
 
 const DAY_S = 86400;
 
 export class IssueTokenQuery {
   @ApiPropertyOptional({ example: 'default' })
-  @IsOptional()
+  @Optional()
   @Matches(IDENTIFIER_PATTERN, {
     message: 'app_id must be 1-64 characters of letters, digits, _ . : -',
   })
@@ -34,12 +35,12 @@ export class IssueTokenQuery {
   user_id!: string;
 
   @ApiPropertyOptional({ example: 'ios-1' })
-  @IsOptional()
+  @Optional()
   @MaxLength(128)
   device_id?: string;
 
   @ApiPropertyOptional({ description: 'unix seconds; default 7 days ahead, at most 30' })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt()
   expires_at?: number;

@@ -18,8 +18,8 @@ export function requestIdOf(raw: IncomingMessage): string {
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-/** Only the API answers in the envelope; /healthz and /docs-json keep their own shapes. */
-const wrapsInEnvelope = (url: string) => url.startsWith('/client/') || url.startsWith('/server/');
+/** Every JSON answer is an envelope, except the OpenAPI document that Swagger UI reads. */
+const wrapsInEnvelope = (url: string) => !url.startsWith('/docs');
 
 /**
  * Fastify-level plumbing that must run outside Nest: request ids, body parsing that keeps the

@@ -1,4 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 import { badRequest } from './domain.error';
 
 function describe(errors: ValidationError[], prefix = ''): string[] {
@@ -22,3 +23,9 @@ export function createValidationPipe(): ValidationPipe {
       badRequest(describe(errors).slice(0, 5).join('; ') || 'invalid request'),
   });
 }
+
+/**
+ * An optional field that may be left out but not sent as null: class-validator's IsOptional
+ * lets null through, and the contract answers an ill-typed field with 400.
+ */
+export const Optional = () => ValidateIf((_, value: unknown) => value !== undefined);

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsObject, IsString, MaxLength, MinLength } from 'class-validator';
 import { LiveRoom } from './live-room.entity';
+import { Optional } from '../common/validation';
 
 export class CreateRoomDto {
   @ApiProperty({ example: 'Friday night PK', minLength: 1, maxLength: 255 })
@@ -10,13 +11,13 @@ export class CreateRoomDto {
   title!: string;
 
   @ApiPropertyOptional({ example: 'Be nice', maxLength: 1024 })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(1024)
   notice?: string;
 
   @ApiPropertyOptional({ example: 'https://example.com/cover.png', maxLength: 1024 })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(1024)
   cover_url?: string;
@@ -27,7 +28,7 @@ export class CreateRoomDto {
     example: { level: 'gold' },
     description: 'at most 32 keys of 1-64 characters, values up to 1024 characters',
   })
-  @IsOptional()
+  @Optional()
   @IsObject()
   extends?: Record<string, string>;
 }

@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsObject, Matches, Max, Min } from 'class-validator';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { formatLocalTime } from '../common/time.format';
 import { RelaySession } from './relay.entity';
+import { Optional } from '../common/validation';
 
 const ID_MESSAGE = '$property must be 1-64 characters of letters, digits, _ . : -';
 const EXTENDS_DOC = {
@@ -29,7 +30,7 @@ export class StartRelayDto {
     ...EXTENDS_DOC,
     description: 'at most 32 keys; values up to 1024 characters',
   })
-  @IsOptional()
+  @Optional()
   @IsObject()
   extends?: Record<string, string>;
 
@@ -38,7 +39,7 @@ export class StartRelayDto {
     maximum: 86400,
     description: 'ends the relay that long after it is agreed',
   })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(10)
   @Max(86400)
@@ -48,7 +49,7 @@ export class StartRelayDto {
     enum: ['auto', 'invite'],
     description: 'auto: agreed at once; invite: waits for accept',
   })
-  @IsOptional()
+  @Optional()
   @IsIn(['auto', 'invite'])
   mode?: 'auto' | 'invite';
 }
@@ -66,17 +67,17 @@ export class UpdateExtendsDto {
 
 export class ListRelaysQuery {
   @ApiPropertyOptional({ example: '0,1', description: 'comma-separated statuses 0-6' })
-  @IsOptional()
+  @Optional()
   @Matches(/^[0-6](,[0-6]){0,6}$/, { message: 'status must be comma-separated numbers 0-6' })
   status?: string;
 
   @ApiPropertyOptional({ enum: ['init', 'recv', 'any'], default: 'any' })
-  @IsOptional()
+  @Optional()
   @IsIn(['init', 'recv', 'any'])
   role?: 'init' | 'recv' | 'any';
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -84,7 +85,7 @@ export class ListRelaysQuery {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
-  @IsOptional()
+  @Optional()
   @Matches(/^[1-9]\d{0,15}$/, { message: 'cursor must be a next_cursor this API returned' })
   cursor?: string;
 }
