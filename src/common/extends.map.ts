@@ -28,7 +28,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function parseExtends(value: unknown, field: string, allowNull: boolean): ExtendsPatch {
   if (!isPlainObject(value)) throw badRequest(`${field} must be an object of string values`);
   const keys = Object.keys(value);
-  if (keys.length > EXTENDS_MAX_KEYS) {
+  // A patch may name more keys than a map holds (delete 32, set 1): the merge checks the result.
+  if (!allowNull && keys.length > EXTENDS_MAX_KEYS) {
     throw badRequest(`${field} may hold at most ${EXTENDS_MAX_KEYS} keys`);
   }
   for (const key of keys) {
@@ -71,4 +72,11 @@ export function mergeExtends(current: ExtendsMap, patch: ExtendsPatch): ExtendsM
     throw badRequest(`extends would hold more than ${EXTENDS_MAX_KEYS} keys`);
   }
   return { merged, changed };
+}
+
+/** The stored JSON of the extends a room or relay is created with (absent: empty). */
+export function initialExtendsJson(value: unknown): string {
+  return serializeExtends(
+    value === undefined ? {} : (parseExtends(value, 'extends', false) as ExtendsMap),
+  );
 }

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
 import { badStatus, forbidden, notFound } from '../common/domain.error';
-import { parseExtends, serializeExtends } from '../common/extends.map';
+import { initialExtendsJson } from '../common/extends.map';
 import { Database, Sql } from '../database/database.service';
 import { CreateRoomDto, HeartbeatView, RoomView, toRoomView } from './live-room.dto';
 import { LiveRoom, LiveStatus } from './live-room.entity';
@@ -33,12 +33,7 @@ export class LiveRoomService {
   }
 
   async create(user: ClientUser, dto: CreateRoomDto): Promise<RoomView> {
-    const extendsJson = serializeExtends(
-      (dto.extends === undefined ? {} : parseExtends(dto.extends, 'extends', false)) as Record<
-        string,
-        string
-      >,
-    );
+    const extendsJson = initialExtendsJson(dto.extends);
     const now = this.clock.now();
     const room: LiveRoom = {
       liveId: `room_${randomUUID().replace(/-/g, '')}`,

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, Matches, Max, Min } from 'class-validator';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { formatLocalTime } from '../common/time.format';
@@ -84,7 +84,8 @@ export class ListRelaysQuery {
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page; empty for the first' })
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
   @Optional()
   @Matches(/^[1-9]\d{0,15}$/, { message: 'cursor must be a next_cursor this API returned' })
   cursor?: string;

@@ -4,7 +4,12 @@ import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { badRequest, badStatus, DomainError, forbidden, notFound } from '../common/domain.error';
-import { mergeExtends, parseExtends, serializeExtends } from '../common/extends.map';
+import {
+  initialExtendsJson,
+  mergeExtends,
+  parseExtends,
+  serializeExtends,
+} from '../common/extends.map';
 import { Database, Sql } from '../database/database.service';
 import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
 import { LiveRoomService, RoomEndReason } from '../live-room/live-room.service';
@@ -63,16 +68,13 @@ export class RelayService {
   }
 
   async start(user: ClientUser, dto: StartRelayDto): Promise<RelayTokenView> {
-    if (dto.init_room_id === dto.recv_room_id)
+    const extendsJson = initialExtendsJson(dto.extends);
+    if (dto.init_room_id === dto.recv_room_id) {
       throw badRequest('init_room_id and recv_room_id must differ');
-    if (dto.recv_user_id === user.userId)
+    }
+    if (dto.recv_user_id === user.userId) {
       throw badRequest('recv_user_id must be another anchor than you');
-    const extendsJson = serializeExtends(
-      (dto.extends === undefined ? {} : parseExtends(dto.extends, 'extends', false)) as Record<
-        string,
-        string
-      >,
-    );
+    }
     const mode = dto.mode ?? this.config.relay.defaultMode;
     const session = await this.db.transaction(async (sql) => {
       const rooms = await this.rooms.lockPair(sql, user.appId, dto.init_room_id, dto.recv_room_id);
