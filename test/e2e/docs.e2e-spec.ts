@@ -1,0 +1,69 @@
+import { startTestApp, TestApp } from '../utils/test-app';
+
+/** Every route of CONTRACT.md sections 4-5 and the server API, as OpenAPI paths. */
+const ROUTES: [string, string][] = [
+  ['post', '/client/live/room/instance'],
+  ['get', '/client/live/room/info/{live_id}'],
+  ['put', '/client/live/room/{live_id}'],
+  ['delete', '/client/live/room/{live_id}'],
+  ['get', '/client/live/room/heartbeat/{live_id}'],
+  ['post', '/client/relay/start'],
+  ['get', '/client/relay'],
+  ['get', '/client/relay/{relay_id}'],
+  ['get', '/client/relay/{relay_id}/token'],
+  ['post', '/client/relay/{relay_id}/accept'],
+  ['post', '/client/relay/{relay_id}/reject'],
+  ['post', '/client/relay/{relay_id}/started'],
+  ['post', '/client/relay/{relay_id}/stop'],
+  ['post', '/client/relay/{relay_id}/extends'],
+  ['get', '/server/auth/token'],
+  ['get', '/server/relay/{relay_id}'],
+  ['post', '/server/relay/{relay_id}/stop'],
+];
+
+describe('API docs', () => {
+  let t: TestApp;
+  let doc: any;
+  beforeAll(async () => {
+    t = await startTestApp();
+    doc = (await t.call('GET', '/docs-json')).body;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const answer = await t.call('GET', '/docs');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/text\/html/);
+    expect(answer.text).toMatch(/swagger/i);
+  });
+
+  it('serves an OpenAPI 3 document with a Bearer scheme for the authorize button', () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.components.securitySchemes.qiniu).toMatchObject({ type: 'apiKey', in: 'header' });
+  });
+
+  it.each(ROUTES)('describes %s %s with its envelope and security', (method, path) => {
+    const operation = doc.paths[path]?.[method];
+    expect(operation).toBeDefined();
+    expect(operation.responses['200'].content['application/json'].schema.properties).toHaveProperty(
+      'request_id',
+    );
+    const scheme = path.startsWith('/server/') ? 'qiniu' : 'bearer';
+    expect(operation.security).toEqual([{ [scheme]: [] }]);
+  });
+
+  it('documents request bodies with their fields', () => {
+    const ref: string =
+      doc.paths['/client/relay/start'].post.requestBody.content['application/json'].schema.$ref;
+    const schema = doc.components.schemas[ref.split('/').pop() as string];
+    expect(schema.required).toEqual(
+      expect.arrayContaining(['init_room_id', 'recv_room_id', 'recv_user_id']),
+    );
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['extends', 'duration_s', 'mode']),
+    );
+  });
+});
