@@ -2,18 +2,16 @@
  * Races over real HTTP (CONTRACT.md sections 5 and 6): concurrent requests must serialise into
  * allowed moves, never a 500, with one event per committed change and rooms claimed at most once.
  */
-import { anchor, Anchor, relay, RelayFixture } from '../factories';
+import {
+  anchor,
+  Anchor,
+  relay,
+  RelayFixture,
+  EventRow,
+  NO_TIMERS,
+  relayEvents,
+} from '../factories';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
-
-/** Timers are not under test here; 0 disables them so a slow run never races one. */
-const NO_TIMERS = { RELAY_INVITE_TIMEOUT_S: '0', RELAY_JOIN_TIMEOUT_S: '0' };
-
-interface EventRow {
-  id: number;
-  type: string;
-  seq: number;
-  data: any;
-}
 
 /** Status and code of each answer, so a failure shows what every racer got. */
 const outcomes = (answers: HttpAnswer[]) =>
@@ -29,18 +27,7 @@ describe('relay concurrency', () => {
     await t?.close();
   });
 
-  async function events(relayId: string): Promise<EventRow[]> {
-    const rows: Record<string, unknown>[] = await t.dataSource.query(
-      'SELECT id, type, seq, data FROM relay_event WHERE relay_id = ? ORDER BY id',
-      [relayId],
-    );
-    return rows.map((row) => ({
-      id: Number(row.id),
-      type: String(row.type),
-      seq: Number(row.seq),
-      data: JSON.parse(String(row.data)),
-    }));
-  }
+  const events = (relayId: string) => relayEvents(t, relayId);
 
   const post = (relayId: string, action: string, token: string, body?: unknown) =>
     t.call('POST', `/client/relay/${relayId}/${action}`, { token, body });

@@ -2,22 +2,20 @@
  * Domain events (CONTRACT.md section 6), read straight from the relay_event table: one event
  * per committed change, none for a no-op or a refused request.
  */
-import { anchor, Anchor, relay, RelayFixture, tokenFor, uniqueUser } from '../factories';
+import {
+  anchor,
+  Anchor,
+  relay,
+  RelayFixture,
+  tokenFor,
+  uniqueUser,
+  NO_TIMERS,
+  relayEvents,
+  EventRow,
+} from '../factories';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
-/** Timers are not under test here; 0 disables them so a slow run never races one. */
-const NO_TIMERS = { RELAY_INVITE_TIMEOUT_S: '0', RELAY_JOIN_TIMEOUT_S: '0' };
 const OTHER_APP = 'other_app';
-
-interface EventRow {
-  id: number;
-  type: string;
-  relay_id: string;
-  app_id: string;
-  seq: number;
-  occurred_at: number;
-  data: any;
-}
 
 function expectOk(answer: HttpAnswer) {
   expect(answer).toMatchObject({ status: 200, body: { code: 0 } });
@@ -34,21 +32,7 @@ describe('relay domain events', () => {
     await t?.close();
   });
 
-  async function events(relayId: string): Promise<EventRow[]> {
-    const rows: Record<string, unknown>[] = await t.dataSource.query(
-      'SELECT id, type, relay_id, app_id, seq, occurred_at, data FROM relay_event WHERE relay_id = ? ORDER BY id',
-      [relayId],
-    );
-    return rows.map((row) => ({
-      id: Number(row.id),
-      type: String(row.type),
-      relay_id: String(row.relay_id),
-      app_id: String(row.app_id),
-      seq: Number(row.seq),
-      occurred_at: Number(row.occurred_at),
-      data: JSON.parse(String(row.data)),
-    }));
-  }
+  const events = (relayId: string) => relayEvents(t, relayId);
 
   const post = (relayId: string, action: string, token: string, body?: unknown) =>
     t.call('POST', `/client/relay/${relayId}/${action}`, { token, body });

@@ -2,11 +2,9 @@
  * The relay session endpoints of CONTRACT.md section 5, one row of its table at a time:
  * read, token, accept, reject, started, stop, extends and the list.
  */
-import { anchor, Anchor, relay, RelayFixture, tokenFor, uniqueUser } from '../factories';
+import { anchor, Anchor, relay, RelayFixture, tokenFor, uniqueUser, NO_TIMERS } from '../factories';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
-/** Timers are not under test here; 0 disables them so a slow run never races one. */
-const NO_TIMERS = { RELAY_INVITE_TIMEOUT_S: '0', RELAY_JOIN_TIMEOUT_S: '0' };
 const OTHER_APP = 'other_app';
 const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 const SESSION_FIELDS = [

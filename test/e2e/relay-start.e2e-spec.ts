@@ -3,11 +3,9 @@
  * every error case and the order in which the start checks answer.
  */
 import * as qiniu from 'qiniu';
-import { anchor, Anchor, relay, tokenFor, uniqueUser } from '../factories';
+import { anchor, Anchor, relay, tokenFor, uniqueUser, NO_TIMERS } from '../factories';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
-/** Timers are not under test here; 0 disables them so a slow run never races one. */
-const NO_TIMERS = { RELAY_INVITE_TIMEOUT_S: '0', RELAY_JOIN_TIMEOUT_S: '0' };
 const OTHER_APP = 'other_app';
 
 /** The `qiniu` package ships its RTC credentials (qiniu/rtc/credentials.js) untyped. */

@@ -79,3 +79,33 @@ export async function relay(
   if (answer.status !== 200) throw new Error(`relay start failed: ${answer.text}`);
   return { init, recv, relayId: answer.body.data.relay_id, started: answer.body.data };
 }
+
+/** Settings that switch the relay timers off, for specs whose subject is not time. */
+export const NO_TIMERS = { RELAY_INVITE_TIMEOUT_S: '0', RELAY_JOIN_TIMEOUT_S: '0' };
+
+export interface EventRow {
+  id: number;
+  type: string;
+  relay_id: string;
+  app_id: string;
+  seq: number;
+  occurred_at: number;
+  data: any;
+}
+
+/** The relay's domain events as stored, in log order. */
+export async function relayEvents(t: TestApp, relayId: string): Promise<EventRow[]> {
+  const rows: Record<string, unknown>[] = await t.dataSource.query(
+    'SELECT id, type, relay_id, app_id, seq, occurred_at, data FROM relay_event WHERE relay_id = ? ORDER BY id',
+    [relayId],
+  );
+  return rows.map((row) => ({
+    id: Number(row.id),
+    type: String(row.type),
+    relay_id: String(row.relay_id),
+    app_id: String(row.app_id),
+    seq: Number(row.seq),
+    occurred_at: Number(row.occurred_at),
+    data: JSON.parse(String(row.data)),
+  }));
+}
