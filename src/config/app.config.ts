@@ -92,6 +92,16 @@ class Env {
   @Max(86400)
   RELAY_JOIN_TIMEOUT_S = 60;
 
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  ROOM_HEARTBEAT_TIMEOUT_S = 60;
+
+  @IsInt()
+  @Min(50)
+  @Max(10000)
+  TIMER_INTERVAL_MS = 500;
+
   @IsString()
   TZ = 'UTC';
 }
@@ -113,6 +123,10 @@ export interface AppConfig {
     inviteTimeoutS: number;
     joinTimeoutS: number;
   };
+  /** Seconds without a heartbeat before a live room is stopped; 0 disables. */
+  roomHeartbeatTimeoutS: number;
+  /** How often each node looks for due timers; well under the 2 s the contract allows. */
+  timerIntervalMs: number;
   timeZone: string;
   /** Names of the settings that fell back to a development key; logged at startup. */
   devKeysInUse: DevKeyName[];
@@ -147,6 +161,8 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     'RELAY_TOKEN_TTL_S',
     'RELAY_INVITE_TIMEOUT_S',
     'RELAY_JOIN_TIMEOUT_S',
+    'ROOM_HEARTBEAT_TIMEOUT_S',
+    'TIMER_INTERVAL_MS',
   ] as const;
   for (const key of numeric) {
     const value = raw[key];
@@ -195,6 +211,8 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
       inviteTimeoutS: env.RELAY_INVITE_TIMEOUT_S,
       joinTimeoutS: env.RELAY_JOIN_TIMEOUT_S,
     },
+    roomHeartbeatTimeoutS: env.ROOM_HEARTBEAT_TIMEOUT_S,
+    timerIntervalMs: env.TIMER_INTERVAL_MS,
     timeZone: env.TZ,
     devKeysInUse,
   };

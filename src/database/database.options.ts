@@ -6,9 +6,10 @@ import { LiveRoom } from '../live-room/live-room.entity';
 import { RelayEvent } from '../relay/relay-event.entity';
 import { RelaySession } from '../relay/relay.entity';
 import { InitialSchema1764115200000 } from './migrations/1764115200000-initial-schema';
+import { RoomSilenceIndex1764201600000 } from './migrations/1764201600000-room-silence-index';
 
 export const ENTITIES = [LiveRoom, RelaySession, RelayEvent];
-export const MIGRATIONS = [InitialSchema1764115200000];
+export const MIGRATIONS = [InitialSchema1764115200000, RoomSilenceIndex1764201600000];
 
 /** Migrations are listed as classes, so the same options work from ts-node, jest and dist/. */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -68,15 +68,20 @@ export class Database {
 
   private async once<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
+    const [begin, commit, rollback] = this.sqlite
+      ? // IMMEDIATE takes the write lock up front: a deferred transaction that later needs it
+        // fails at once with SQLITE_BUSY when another process holds it, instead of waiting.
+        ['BEGIN IMMEDIATE', 'COMMIT', 'ROLLBACK']
+      : ['START TRANSACTION', 'COMMIT', 'ROLLBACK'];
     try {
       await runner.connect();
-      await runner.startTransaction();
+      await runner.query(begin);
       try {
         const result = await work(wrap(runner));
-        await runner.commitTransaction();
+        await runner.query(commit);
         return result;
       } catch (error) {
-        if (runner.isTransactionActive) await runner.rollbackTransaction();
+        await runner.query(rollback).catch(() => undefined);
         throw error;
       }
     } finally {
@@ -101,6 +106,7 @@ function wrap(runner: QueryRunner): Sql {
 function isRetryable(error: unknown): boolean {
   if (error instanceof ConcurrentUpdate) return true;
   if (!(error instanceof QueryFailedError)) return false;
-  const errno = (error.driverError as { errno?: number } | undefined)?.errno;
-  return errno !== undefined && MYSQL_RETRYABLE.has(errno);
+  const driverError = error.driverError as { errno?: number; code?: string } | undefined;
+  if (driverError?.code === 'SQLITE_BUSY') return true;
+  return driverError?.errno !== undefined && MYSQL_RETRYABLE.has(driverError.errno);
 }

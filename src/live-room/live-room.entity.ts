@@ -9,6 +9,7 @@ export enum LiveStatus {
 /** Times are unix milliseconds in BIGINT columns: one representation on MySQL and SQLite. */
 @Entity('live_room')
 @Index('idx_live_room_app_anchor', ['appId', 'anchorId'])
+@Index('idx_live_room_silence', ['liveStatus', 'heartbeatAt'])
 export class LiveRoom {
   @PrimaryColumn({ name: 'live_id', type: 'varchar', length: 64 })
   liveId!: string;

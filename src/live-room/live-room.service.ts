@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
 import { badStatus, forbidden, notFound } from '../common/domain.error';
 import { initialExtendsJson } from '../common/extends.map';
+import { inParallel } from '../common/in-parallel';
+import { Sweeper } from '../common/sweeper';
 import { Database, Sql } from '../database/database.service';
 import { CreateRoomDto, HeartbeatView, RoomView, toRoomView } from './live-room.dto';
 import { LiveRoom, LiveStatus } from './live-room.entity';
@@ -17,12 +20,17 @@ export type RoomEndedHandler = (sql: Sql, room: LiveRoom, reason: RoomEndReason)
 @Injectable()
 export class LiveRoomService {
   private roomEnded?: RoomEndedHandler;
+  private readonly heartbeatTimeoutMs: number;
+  private readonly logger = new Logger(LiveRoomService.name);
 
   constructor(
     private readonly db: Database,
     private readonly rooms: LiveRoomStore,
     private readonly clock: Clock,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.heartbeatTimeoutMs = config.roomHeartbeatTimeoutS * 1000;
+  }
 
   /**
    * The relay module registers here how to end a room's relay, so rooms never import relays
@@ -83,18 +91,43 @@ export class LiveRoomService {
     return this.db.transaction(async (sql) => {
       const room = await this.ownRoom(sql, user, liveId);
       if (room.liveStatus === LiveStatus.Created) throw badStatus(`room ${liveId} is not live`);
-      if (room.liveStatus === LiveStatus.Live) {
-        const now = this.clock.now();
-        Object.assign(room, { liveStatus: LiveStatus.Stopped, endAt: now, updatedAt: now });
-        await this.rooms.setStatus(sql, room);
-        if (room.pkId !== '') {
-          if (!this.roomEnded) throw new Error('no handler ends the relays of stopped rooms');
-          await this.roomEnded(sql, room, 'room_stopped');
-          room.pkId = '';
-        }
-      }
+      if (room.liveStatus === LiveStatus.Live) await this.endLive(sql, room, 'room_stopped');
       return toRoomView(room);
     });
+  }
+
+  /**
+   * Stops live rooms whose anchor has sent no heartbeat for ROOM_HEARTBEAT_TIMEOUT_S, at most
+   * `limit` of them. Each room is re-read under its lock, so on many nodes it stops once.
+   */
+  async stopSilent(limit: number): Promise<number> {
+    if (this.heartbeatTimeoutMs === 0) return 0;
+    const silentSince = () => this.clock.now() - this.heartbeatTimeoutMs;
+    const silent = await this.db.read((sql) => this.rooms.findSilent(sql, silentSince(), limit));
+    await inParallel(silent, Sweeper.CONCURRENCY, ({ appId, liveId }) =>
+      this.db
+        .transaction(async (sql) => {
+          const room = await this.rooms.find(sql, appId, liveId, true);
+          if (room?.liveStatus !== LiveStatus.Live || (room.heartbeatAt ?? 0) > silentSince())
+            return;
+          await this.endLive(sql, room, 'room_offline');
+        })
+        .catch((error: unknown) =>
+          this.logger.error(`stopping silent room ${liveId} failed: ${String(error)}`),
+        ),
+    );
+    return silent.length;
+  }
+
+  private async endLive(sql: Sql, room: LiveRoom, reason: RoomEndReason): Promise<void> {
+    const now = this.clock.now();
+    Object.assign(room, { liveStatus: LiveStatus.Stopped, endAt: now, updatedAt: now });
+    await this.rooms.setStatus(sql, room);
+    if (room.pkId !== '') {
+      if (!this.roomEnded) throw new Error('no handler ends the relays of stopped rooms');
+      await this.roomEnded(sql, room, reason);
+      room.pkId = '';
+    }
   }
 
   async heartbeat(user: ClientUser, liveId: string): Promise<HeartbeatView> {

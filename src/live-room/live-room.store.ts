@@ -79,6 +79,19 @@ export class LiveRoomStore {
     return changed === 1;
   }
 
+  /** Live rooms whose last heartbeat is at or before `before`; served by idx_live_room_silence. */
+  findSilent(
+    sql: Sql,
+    before: number,
+    limit: number,
+  ): Promise<Pick<LiveRoom, 'appId' | 'liveId'>[]> {
+    return sql.rows(
+      'SELECT app_id AS appId, live_id AS liveId FROM live_room WHERE live_status = ? AND heartbeat_at <= ? ' +
+        'ORDER BY heartbeat_at LIMIT ?',
+      [LiveStatus.Live, before, limit],
+    );
+  }
+
   /** Claims a live, unclaimed room for a relay; false when another request got there first. */
   async claim(sql: Sql, liveId: string, relayId: string, now: number): Promise<boolean> {
     const changed = await sql.run(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
@@ -10,6 +10,8 @@ import {
   parseExtends,
   serializeExtends,
 } from '../common/extends.map';
+import { inParallel } from '../common/in-parallel';
+import { Sweeper } from '../common/sweeper';
 import { Database, Sql } from '../database/database.service';
 import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
 import { LiveRoomService, RoomEndReason } from '../live-room/live-room.service';
@@ -30,6 +32,7 @@ import { RelayEventStore } from './relay-event.store';
 import {
   Actor,
   isTerminal,
+  nextDeadline,
   openRelay,
   RelayAction,
   RelayStatus,
@@ -50,6 +53,7 @@ const JOINABLE = new Set([
 @Injectable()
 export class RelayService {
   private readonly timers: RelayTimers;
+  private readonly logger = new Logger(RelayService.name);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -215,6 +219,30 @@ export class RelayService {
         this.apply(sql, await this.locked(sql, relayId, null), 'admin_stop', 'system'),
       ),
     );
+  }
+
+  /**
+   * Ends the sessions whose timer is due (invite, join, duration), at most `limit` of them.
+   * Any number of nodes may run this at once: each session is re-read under its row lock and
+   * the machine decides again, so a timer fires exactly once whoever gets there first.
+   */
+  async expireDue(limit: number): Promise<number> {
+    const due = await this.db.read((sql) => this.relays.findDue(sql, this.clock.now(), limit));
+    await inParallel(due, Sweeper.CONCURRENCY, (relayId) =>
+      this.db
+        .transaction(async (sql) => {
+          const s = await this.relays.find(sql, relayId, null, true);
+          if (!s || s.deadlineAt === null || s.deadlineAt > this.clock.now()) return;
+          const next = await this.apply(sql, s, 'expire', 'system');
+          if (next === s) {
+            await this.relays.setDeadline(sql, s, nextDeadline(s, this.timers)?.at ?? null);
+          }
+        })
+        .catch((error: unknown) =>
+          this.logger.error(`expiring relay ${relayId} failed: ${String(error)}`),
+        ),
+    );
+    return due.length;
   }
 
   private act(user: ClientUser, relayId: string, action: RelayAction): Promise<RelaySession> {

@@ -88,6 +88,24 @@ export class RelayStore {
     if (changed !== 1) throw new ConcurrentUpdate();
   }
 
+  /** Sessions whose next timer is due, oldest first; served by idx_relay_session_deadline. */
+  async findDue(sql: Sql, now: number, limit: number): Promise<string[]> {
+    const rows = await sql.rows<{ relayId: string }>(
+      'SELECT relay_id AS relayId FROM relay_session WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?',
+      [now, limit],
+    );
+    return rows.map((r) => r.relayId);
+  }
+
+  /** Moves a deadline that the settings have pushed out since it was computed; no event. */
+  async setDeadline(sql: Sql, s: RelaySession, deadlineAt: number | null): Promise<void> {
+    await sql.run('UPDATE relay_session SET deadline_at = ? WHERE id = ? AND version = ?', [
+      deadlineAt,
+      s.id,
+      s.version,
+    ]);
+  }
+
   list(sql: Sql, f: RelayListFilter): Promise<RelaySession[]> {
     const where = ['app_id = ?'];
     const params: unknown[] = [f.appId];

@@ -30,6 +30,9 @@ export interface TestApp {
   /** The database this app uses: `mysql://.../relay_e2e_x` or `sqlite:/tmp/.../relay.db`. */
   databaseUrl: string;
   call<T = any>(method: string, path: string, options?: CallOptions): Promise<HttpAnswer<T>>;
+  /** Stops the app and keeps its database, as a node going down would. */
+  stop(): Promise<void>;
+  /** Stops the app (if still running) and drops a database it created. */
   close(): Promise<void>;
 }
 
@@ -68,15 +71,24 @@ async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void>
   };
 }
 
-/** Starts the real application on 127.0.0.1 and a random port. `env` overrides settings. */
+/**
+ * Starts the real application on 127.0.0.1 and a random port. `env` overrides settings; pass
+ * another app's `databaseUrl` as DATABASE_URL to run a second node on the same database.
+ */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const db = await freshDatabase();
-  const databaseUrl = env.DATABASE_URL ?? db.url;
+  // A database named by the caller belongs to the caller: it is neither created nor dropped.
+  const db =
+    env.DATABASE_URL === undefined
+      ? await freshDatabase()
+      : { url: env.DATABASE_URL, drop: async () => undefined };
+  const databaseUrl = db.url;
   const config = loadConfig({ NODE_ENV: 'test', ...env, DATABASE_URL: databaseUrl });
   const app = await createApp(config, false);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= app.close());
   return {
     app,
     config,
@@ -84,9 +96,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     baseUrl,
     databaseUrl,
     call: (method, path, options = {}) => call(baseUrl, method, path, options),
+    stop,
     close: async () => {
-      await app.close();
-      if (env.DATABASE_URL === undefined) await db.drop();
+      await stop();
+      await db.drop();
     },
   };
 }

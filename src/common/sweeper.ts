@@ -1,0 +1,53 @@
+import { Logger } from '@nestjs/common';
+
+/**
+ * Runs one kind of due work on this node: `sweep(limit)` handles at most `limit` items and
+ * answers how many it found. A full batch means a backlog, so the next batch follows at once
+ * (through the timer queue, so pending requests are served in between); otherwise it waits one
+ * interval. Never two sweeps at once; `stop()` waits for the one in progress.
+ */
+export class Sweeper {
+  static readonly BATCH = 200;
+  /** Items of one batch handled side by side: a few pooled connections, the rest for requests. */
+  static readonly CONCURRENCY = 8;
+  private timer?: NodeJS.Timeout;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly logger: Logger;
+
+  constructor(
+    name: string,
+    private readonly intervalMs: number,
+    private readonly sweep: (limit: number) => Promise<number>,
+  ) {
+    this.logger = new Logger(name);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.once();
+    }, delayMs);
+  }
+
+  private async once(): Promise<void> {
+    let found = 0;
+    try {
+      found = await this.sweep(Sweeper.BATCH);
+    } catch (error) {
+      this.logger.error(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.schedule(found >= Sweeper.BATCH ? 0 : this.intervalMs);
+  }
+}
