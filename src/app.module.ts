@@ -3,8 +3,10 @@ import { AuthModule } from './auth/auth.module';
 import { Clock } from './common/clock';
 import { APP_CONFIG, AppConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
+import { EventLogModule } from './event-log/event-log.module';
 import { HealthModule } from './health/health.module';
 import { LiveRoomModule } from './live-room/live-room.module';
+import { NotificationModule } from './notification/notification.module';
 import { RelayModule } from './relay/relay.module';
 
 @Global()
@@ -28,10 +30,12 @@ export class AppModule {
       imports: [
         CoreModule.with(config),
         DatabaseModule,
+        EventLogModule,
         AuthModule,
         HealthModule,
         LiveRoomModule,
         RelayModule,
+        NotificationModule,
       ],
     };
   }

@@ -4,20 +4,32 @@ import { DomainError, ErrorCode } from '../common/domain.error';
 import { ClientUser } from './client-user';
 import { BadClaims } from './jwt.strategy';
 
-/** Client API guard: 401 for a missing or bad token, 499 for an expired one. */
+/** Passport's verdict as the contract's errors: 401 for a missing or bad token, 499 expired. */
+function userOrError<T>(error: unknown, user: T | false, info: unknown): T {
+  if (user) return user;
+  if (error instanceof BadClaims) throw new DomainError(ErrorCode.Unauthorized, error.message);
+  if (error) throw error;
+  const name = (info as { name?: string } | undefined)?.name;
+  if (name === 'TokenExpiredError') throw new DomainError(ErrorCode.TokenExpired, 'token expired');
+  const message = (info as { message?: string } | undefined)?.message;
+  if (message === 'No auth token') {
+    throw new DomainError(ErrorCode.Unauthorized, 'missing Authorization token');
+  }
+  throw new DomainError(ErrorCode.Unauthorized, 'invalid token');
+}
+
+/** Client API guard: the token in the Authorization header. */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
   override handleRequest<T = ClientUser>(error: unknown, user: T | false, info: unknown): T {
-    if (user) return user;
-    if (error instanceof BadClaims) throw new DomainError(ErrorCode.Unauthorized, error.message);
-    if (error) throw error;
-    const name = (info as { name?: string } | undefined)?.name;
-    if (name === 'TokenExpiredError')
-      throw new DomainError(ErrorCode.TokenExpired, 'token expired');
-    const message = (info as { message?: string } | undefined)?.message;
-    if (message === 'No auth token') {
-      throw new DomainError(ErrorCode.Unauthorized, 'missing Authorization token');
-    }
-    throw new DomainError(ErrorCode.Unauthorized, 'invalid token');
+    return userOrError(error, user, info);
+  }
+}
+
+/** Event stream guard: browsers' EventSource cannot set headers, so `?access_token=` too. */
+@Injectable()
+export class JwtStreamGuard extends AuthGuard('jwt-stream') {
+  override handleRequest<T = ClientUser>(error: unknown, user: T | false, info: unknown): T {
+    return userOrError(error, user, info);
   }
 }

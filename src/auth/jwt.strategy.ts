@@ -27,35 +27,67 @@ export function tokenFromHeader(request: FastifyRequest): string | null {
   return bearer ? header.slice(bearer[0].length).trim() : header.trim();
 }
 
+/** The header token, else `?access_token=`; only the event stream accepts the latter. */
+export function tokenFromHeaderOrQuery(request: FastifyRequest): string | null {
+  const fromHeader = tokenFromHeader(request);
+  if (fromHeader !== null) return fromHeader;
+  const query = request.query as { access_token?: unknown } | undefined;
+  return typeof query?.access_token === 'string' && query.access_token.length > 0
+    ? query.access_token
+    : null;
+}
+
+function strategyOptions(
+  config: AppConfig,
+  jwtFromRequest: (request: FastifyRequest) => string | null,
+) {
+  return {
+    jwtFromRequest,
+    // A KeyObject, not the string: jsonwebtoken re-derives a key from a string secret on every
+    // verification, which was the largest single cost of a request in measurements.
+    // (passport-jwt's types predate KeyObject; jsonwebtoken 9 takes it as it is.)
+    secretOrKey: createSecretKey(Buffer.from(config.jwtSecret)) as unknown as Buffer,
+    algorithms: ['HS256'] as 'HS256'[],
+    ignoreExpiration: false,
+  };
+}
+
+function toClientUser(claims: ClientClaims): ClientUser {
+  const userId = claims.UserId ?? claims.sub;
+  if (typeof userId !== 'string' || !IDENTIFIER_PATTERN.test(userId)) {
+    throw new BadClaims('token has no valid UserId');
+  }
+  if (typeof claims.exp !== 'number') throw new BadClaims('token has no exp claim');
+  const appId = claims.AppId ?? DEFAULT_APP_ID;
+  if (typeof appId !== 'string' || !IDENTIFIER_PATTERN.test(appId)) {
+    throw new BadClaims('token has an invalid AppId');
+  }
+  return {
+    userId,
+    appId,
+    deviceId: typeof claims.DeviceId === 'string' ? claims.DeviceId : '',
+    role: typeof claims.Role === 'string' ? claims.Role : '',
+  };
+}
+
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    super({
-      jwtFromRequest: tokenFromHeader,
-      // A KeyObject, not the string: jsonwebtoken re-derives a key from a string secret on every
-      // verification, which was the largest single cost of a request in measurements.
-      // (passport-jwt's types predate KeyObject; jsonwebtoken 9 takes it as it is.)
-      secretOrKey: createSecretKey(Buffer.from(config.jwtSecret)) as unknown as Buffer,
-      algorithms: ['HS256'],
-      ignoreExpiration: false,
-    });
+    super(strategyOptions(config, tokenFromHeader));
   }
 
   validate(claims: ClientClaims): ClientUser {
-    const userId = claims.UserId ?? claims.sub;
-    if (typeof userId !== 'string' || !IDENTIFIER_PATTERN.test(userId)) {
-      throw new BadClaims('token has no valid UserId');
-    }
-    if (typeof claims.exp !== 'number') throw new BadClaims('token has no exp claim');
-    const appId = claims.AppId ?? DEFAULT_APP_ID;
-    if (typeof appId !== 'string' || !IDENTIFIER_PATTERN.test(appId)) {
-      throw new BadClaims('token has an invalid AppId');
-    }
-    return {
-      userId,
-      appId,
-      deviceId: typeof claims.DeviceId === 'string' ? claims.DeviceId : '',
-      role: typeof claims.Role === 'string' ? claims.Role : '',
-    };
+    return toClientUser(claims);
+  }
+}
+
+@Injectable()
+export class JwtStreamStrategy extends PassportStrategy(Strategy, 'jwt-stream') {
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    super(strategyOptions(config, tokenFromHeaderOrQuery));
+  }
+
+  validate(claims: ClientClaims): ClientUser {
+    return toClientUser(claims);
   }
 }

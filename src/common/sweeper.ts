@@ -12,6 +12,8 @@ export class Sweeper {
   static readonly CONCURRENCY = 8;
   private timer?: NodeJS.Timeout;
   private running: Promise<void> = Promise.resolve();
+  private busy = false;
+  private woken = false;
   private stopped = false;
   private readonly logger: Logger;
 
@@ -34,6 +36,17 @@ export class Sweeper {
     await this.running;
   }
 
+  /** New work was just made on this node: sweep now rather than at the next interval. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.woken = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
@@ -42,12 +55,15 @@ export class Sweeper {
   }
 
   private async once(): Promise<void> {
+    this.busy = true;
+    this.woken = false;
     let found = 0;
     try {
       found = await this.sweep(Sweeper.BATCH);
     } catch (error) {
       this.logger.error(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
     }
-    this.schedule(found >= Sweeper.BATCH ? 0 : this.intervalMs);
+    this.busy = false;
+    this.schedule(found >= Sweeper.BATCH || this.woken ? 0 : this.intervalMs);
   }
 }

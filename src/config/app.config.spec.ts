@@ -22,7 +22,26 @@ describe(loadConfig.name, () => {
       timeZone: 'UTC',
       relay: { tokenTtlS: 3600, defaultMode: 'auto', inviteTimeoutS: 30, joinTimeoutS: 60 },
     });
-    expect(config.devKeysInUse).toEqual(Object.keys(DEV_KEYS));
+    expect(config.devKeysInUse).toEqual(
+      Object.keys(DEV_KEYS).filter((k) => k !== 'WEBHOOK_SECRET'),
+    );
+    expect(config.webhook).toEqual({ urls: [], secret: DEV_KEYS.WEBHOOK_SECRET, maxAttempts: 10 });
+  });
+
+  it('reads webhook URLs, and refuses bad ones and the development secret in production', () => {
+    const urls = 'https://a.example.com/hook, http://127.0.0.1:9000/x';
+    expect(loadConfig({ WEBHOOK_URLS: urls }).webhook.urls).toEqual([
+      'https://a.example.com/hook',
+      'http://127.0.0.1:9000/x',
+    ]);
+    expect(problemsOf({ WEBHOOK_URLS: 'ftp://x, https://ok' })).toEqual([
+      'WEBHOOK_URLS: "ftp://x" is not an http(s) URL of at most 512 characters',
+    ]);
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'a-real-secret-of-enough-length' };
+    expect(
+      problemsOf({ ...production, WEBHOOK_URLS: urls }).some((p) => p.startsWith('WEBHOOK_SECRET')),
+    ).toBe(true);
+    expect(problemsOf(production).some((p) => p.startsWith('WEBHOOK_SECRET'))).toBe(false);
   });
 
   it('reads MySQL URLs, SQLite files and every setting', () => {

@@ -23,6 +23,7 @@ export const DEV_KEYS = {
   QINIU_ACCESS_KEY: 'dev-qiniu-access-key',
   QINIU_SECRET_KEY: 'dev-qiniu-secret-key',
   QINIU_RTC_APP_ID: 'dev-rtc-app',
+  WEBHOOK_SECRET: 'dev-webhook-secret',
 } as const;
 
 type DevKeyName = keyof typeof DEV_KEYS;
@@ -103,6 +104,18 @@ class Env {
   TIMER_INTERVAL_MS = 500;
 
   @IsString()
+  WEBHOOK_URLS = '';
+
+  @IsString()
+  @MinLength(8)
+  WEBHOOK_SECRET: string = DEV_KEYS.WEBHOOK_SECRET;
+
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  WEBHOOK_MAX_ATTEMPTS = 10;
+
+  @IsString()
   TZ = 'UTC';
 }
 
@@ -127,6 +140,7 @@ export interface AppConfig {
   roomHeartbeatTimeoutS: number;
   /** How often each node looks for due timers; well under the 2 s the contract allows. */
   timerIntervalMs: number;
+  webhook: { urls: string[]; secret: string; maxAttempts: number };
   timeZone: string;
   /** Names of the settings that fell back to a development key; logged at startup. */
   devKeysInUse: DevKeyName[];
@@ -148,6 +162,15 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
+function isWebhookUrl(url: string): boolean {
+  if (url.length > 512) return false;
+  try {
+    return ['http:', 'https:'].includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
+}
+
 /** Validates every variable at once, so one start tells the operator all that is wrong. */
 export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
   const raw: Record<string, unknown> = {};
@@ -163,6 +186,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     'RELAY_JOIN_TIMEOUT_S',
     'ROOM_HEARTBEAT_TIMEOUT_S',
     'TIMER_INTERVAL_MS',
+    'WEBHOOK_MAX_ATTEMPTS',
   ] as const;
   for (const key of numeric) {
     const value = raw[key];
@@ -177,10 +201,18 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     problems.push(`${error.property}: ${messages.join('; ')}`);
   }
   if (!isTimeZone(env.TZ)) problems.push(`TZ: "${env.TZ}" is not a known time zone`);
+  const webhookUrls = env.WEBHOOK_URLS.split(',')
+    .map((url) => url.trim())
+    .filter((url) => url.length > 0);
+  for (const url of webhookUrls) {
+    if (!isWebhookUrl(url))
+      problems.push(`WEBHOOK_URLS: "${url}" is not an http(s) URL of at most 512 characters`);
+  }
 
   const production = env.NODE_ENV === 'production';
+  // The webhook secret only matters, and is only refused in production, when webhooks are sent.
   const devKeysInUse = (Object.keys(DEV_KEYS) as DevKeyName[]).filter(
-    (name) => env[name] === DEV_KEYS[name],
+    (name) => env[name] === DEV_KEYS[name] && (name !== 'WEBHOOK_SECRET' || webhookUrls.length > 0),
   );
   if (production) {
     for (const name of devKeysInUse) {
@@ -213,6 +245,11 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     },
     roomHeartbeatTimeoutS: env.ROOM_HEARTBEAT_TIMEOUT_S,
     timerIntervalMs: env.TIMER_INTERVAL_MS,
+    webhook: {
+      urls: webhookUrls,
+      secret: env.WEBHOOK_SECRET,
+      maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+    },
     timeZone: env.TZ,
     devKeysInUse,
   };

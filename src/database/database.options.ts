@@ -3,13 +3,19 @@ import { dirname } from 'node:path';
 import { DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app.config';
 import { LiveRoom } from '../live-room/live-room.entity';
-import { RelayEvent } from '../relay/relay-event.entity';
+import { RelayEvent } from '../event-log/event-log.entity';
 import { RelaySession } from '../relay/relay.entity';
 import { InitialSchema1764115200000 } from './migrations/1764115200000-initial-schema';
 import { RoomSilenceIndex1764201600000 } from './migrations/1764201600000-room-silence-index';
+import { Notifications1764288000000 } from './migrations/1764288000000-notifications';
+import { WebhookDelivery } from '../notification/webhook-delivery.entity';
 
-export const ENTITIES = [LiveRoom, RelaySession, RelayEvent];
-export const MIGRATIONS = [InitialSchema1764115200000, RoomSilenceIndex1764201600000];
+export const ENTITIES = [LiveRoom, RelaySession, RelayEvent, WebhookDelivery];
+export const MIGRATIONS = [
+  InitialSchema1764115200000,
+  RoomSilenceIndex1764201600000,
+  Notifications1764288000000,
+];
 
 /** Migrations are listed as classes, so the same options work from ts-node, jest and dist/. */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -1,12 +1,20 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 
-/** The two things services do with SQL; every statement is parameterised with `?`. */
-export interface Sql {
+/** Reading outside a transaction; every statement is parameterised with `?`. */
+export interface SqlReader {
   rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** What a unit of work does inside its transaction. */
+export interface Sql extends SqlReader {
   /** Runs a write and answers how many rows it changed. */
   run(sql: string, params?: unknown[]): Promise<number>;
+  /** Runs an INSERT and answers the auto-increment id it generated. */
+  insert(sql: string, params?: unknown[]): Promise<number>;
+  /** Runs `callback` once this transaction has committed; never if it rolls back. */
+  afterCommit(callback: () => void): void;
 }
 
 /** Thrown inside a transaction when a conditional update lost a race; the whole unit retries. */
@@ -32,6 +40,7 @@ const MAX_ATTEMPTS = 4;
 export class Database {
   readonly forUpdate: string;
   private readonly sqlite: boolean;
+  private readonly logger = new Logger(Database.name);
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -42,9 +51,9 @@ export class Database {
     this.forUpdate = this.sqlite ? '' : ' FOR UPDATE';
   }
 
-  read<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    if (this.sqlite) return this.serialized(() => work(wrap(this.dataSource.createQueryRunner())));
-    return work(this.poolSql);
+  read<T>(work: (sql: SqlReader) => Promise<T>): Promise<T> {
+    if (this.sqlite) return this.serialized(() => work(this.reader));
+    return work(this.reader);
   }
 
   async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
@@ -58,12 +67,8 @@ export class Database {
     }
   }
 
-  private readonly poolSql: Sql = {
+  private readonly reader: SqlReader = {
     rows: (sql, params) => this.dataSource.query(sql, params),
-    run: async (sql, params) => {
-      const result: { affectedRows: number } = await this.dataSource.query(sql, params);
-      return result.affectedRows;
-    },
   };
 
   private async once<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
@@ -76,9 +81,11 @@ export class Database {
     try {
       await runner.connect();
       await runner.query(begin);
+      const committed: (() => void)[] = [];
       try {
-        const result = await work(wrap(runner));
+        const result = await work(wrap(runner, committed));
         await runner.query(commit);
+        for (const callback of committed) this.afterCommit(callback);
         return result;
       } catch (error) {
         await runner.query(rollback).catch(() => undefined);
@@ -89,6 +96,14 @@ export class Database {
     }
   }
 
+  private afterCommit(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.logger.error(`after-commit callback failed: ${String(error)}`);
+    }
+  }
+
   private serialized<T>(task: () => Promise<T>): Promise<T> {
     const result = this.queue.then(task);
     this.queue = result.catch(() => undefined);
@@ -96,10 +111,18 @@ export class Database {
   }
 }
 
-function wrap(runner: QueryRunner): Sql {
+function wrap(runner: QueryRunner, committed: (() => void)[]): Sql {
   return {
     rows: (sql, params) => runner.query(sql, params),
     run: async (sql, params) => (await runner.query(sql, params, true)).affected ?? 0,
+    insert: async (sql, params) => {
+      const { raw } = await runner.query(sql, params, true);
+      // mysql2 answers a ResultSetHeader; better-sqlite3 the lastInsertRowid itself.
+      return Number(
+        typeof raw === 'object' && raw !== null ? (raw as { insertId: number }).insertId : raw,
+      );
+    },
+    afterCommit: (callback) => committed.push(callback),
   };
 }
 

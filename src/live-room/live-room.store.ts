@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database, Sql } from '../database/database.service';
+import { Database, Sql, SqlReader } from '../database/database.service';
 import { LiveRoom, LiveStatus } from './live-room.entity';
 
 const COLUMNS =
@@ -37,7 +37,12 @@ export class LiveRoomStore {
     );
   }
 
-  async find(sql: Sql, appId: string, liveId: string, lock = false): Promise<LiveRoom | null> {
+  async find(
+    sql: SqlReader,
+    appId: string,
+    liveId: string,
+    lock = false,
+  ): Promise<LiveRoom | null> {
     const rows = await sql.rows<LiveRoom>(
       `SELECT ${COLUMNS} FROM live_room WHERE live_id = ? AND app_id = ?${lock ? this.db.forUpdate : ''}`,
       [liveId, appId],
@@ -81,7 +86,7 @@ export class LiveRoomStore {
 
   /** Live rooms whose last heartbeat is at or before `before`; served by idx_live_room_silence. */
   findSilent(
-    sql: Sql,
+    sql: SqlReader,
     before: number,
     limit: number,
   ): Promise<Pick<LiveRoom, 'appId' | 'liveId'>[]> {

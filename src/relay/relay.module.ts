@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LiveRoomModule } from '../live-room/live-room.module';
 import { RelayController } from './relay.controller';
-import { RelayEventStore } from './relay-event.store';
 import { RelayTimerWorker } from './relay-timer.worker';
 import { RelayService } from './relay.service';
 import { RelayStore } from './relay.store';
@@ -10,6 +9,6 @@ import { ServerRelayController } from './server-relay.controller';
 @Module({
   imports: [LiveRoomModule],
   controllers: [RelayController, ServerRelayController],
-  providers: [RelayService, RelayStore, RelayEventStore, RelayTimerWorker],
+  providers: [RelayService, RelayStore, RelayTimerWorker],
 })
 export class RelayModule {}

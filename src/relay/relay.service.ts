@@ -13,6 +13,7 @@ import {
 import { inParallel } from '../common/in-parallel';
 import { Sweeper } from '../common/sweeper';
 import { Database, Sql } from '../database/database.service';
+import { EventLog } from '../event-log/event-log.service';
 import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
 import { LiveRoomService, RoomEndReason } from '../live-room/live-room.service';
 import { LiveRoomStore } from '../live-room/live-room.store';
@@ -28,7 +29,7 @@ import {
   UpdateExtendsDto,
 } from './relay.dto';
 import { RelaySession } from './relay.entity';
-import { RelayEventStore } from './relay-event.store';
+import { relayEvent } from './relay.events';
 import {
   Actor,
   isTerminal,
@@ -59,7 +60,7 @@ export class RelayService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly db: Database,
     private readonly relays: RelayStore,
-    private readonly events: RelayEventStore,
+    private readonly events: EventLog,
     private readonly rooms: LiveRoomStore,
     private readonly clock: Clock,
     liveRooms: LiveRoomService,
@@ -117,12 +118,10 @@ export class RelayService {
         }
       }
       await this.relays.insert(sql, s);
-      await this.events.append(sql, 'relay.status_changed', s, {
-        from: null,
-        to: s.status,
-        reason: '',
-        session: toRelayView(s),
-      });
+      await this.events.append(
+        sql,
+        relayEvent('relay.status_changed', s, { from: null, to: s.status, reason: '' }),
+      );
       return s;
     });
     return this.tokenView(session, 'init');
@@ -179,10 +178,7 @@ export class RelayService {
         updatedAt: this.clock.now(),
       };
       await this.relays.update(sql, next);
-      await this.events.append(sql, 'relay.extends_updated', next, {
-        changed,
-        session: toRelayView(next),
-      });
+      await this.events.append(sql, relayEvent('relay.extends_updated', next, { changed }));
       return merged;
     });
     return { relay_id: relayId, extends: merged };
@@ -267,12 +263,10 @@ export class RelayService {
     await this.relays.update(sql, next);
     if (isTerminal(next.status))
       await this.rooms.release(sql, [s.initRoomId, s.recvRoomId], s.relayId, now);
-    await this.events.append(sql, 'relay.status_changed', next, {
-      from: t.from,
-      to: next.status,
-      reason: t.reason,
-      session: toRelayView(next),
-    });
+    await this.events.append(
+      sql,
+      relayEvent('relay.status_changed', next, { from: t.from, to: next.status, reason: t.reason }),
+    );
     return next;
   }
 

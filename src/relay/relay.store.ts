@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConcurrentUpdate, Database, Sql } from '../database/database.service';
+import { ConcurrentUpdate, Database, Sql, SqlReader } from '../database/database.service';
 import { RelayStatus } from './relay.machine';
 import { RelaySession } from './relay.entity';
 
@@ -25,7 +25,7 @@ export class RelayStore {
   constructor(private readonly db: Database) {}
 
   async find(
-    sql: Sql,
+    sql: SqlReader,
     relayId: string,
     appId: string | null,
     lock = false,
@@ -89,7 +89,7 @@ export class RelayStore {
   }
 
   /** Sessions whose next timer is due, oldest first; served by idx_relay_session_deadline. */
-  async findDue(sql: Sql, now: number, limit: number): Promise<string[]> {
+  async findDue(sql: SqlReader, now: number, limit: number): Promise<string[]> {
     const rows = await sql.rows<{ relayId: string }>(
       'SELECT relay_id AS relayId FROM relay_session WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?',
       [now, limit],
@@ -106,7 +106,7 @@ export class RelayStore {
     ]);
   }
 
-  list(sql: Sql, f: RelayListFilter): Promise<RelaySession[]> {
+  list(sql: SqlReader, f: RelayListFilter): Promise<RelaySession[]> {
     const where = ['app_id = ?'];
     const params: unknown[] = [f.appId];
     if (f.role === 'any') {

@@ -2,7 +2,9 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
  * The domain event log (CONTRACT.md section 6), written in the same transaction as the change
- * it records. `id` orders the whole log; consumers resume from the last id they saw.
+ * it records. `id` orders the whole log; consumers resume from the last id they saw. The
+ * participant columns copy the session's anchors and rooms, so streams can pick their events
+ * without reading the relay tables.
  */
 @Entity('relay_event')
 @Index('uq_relay_event_relay_seq', ['relayId', 'seq'], { unique: true })
@@ -28,4 +30,16 @@ export class RelayEvent {
 
   @Column({ name: 'data', type: 'text' })
   data!: string;
+
+  @Column({ name: 'init_user_id', type: 'varchar', length: 64, default: '' })
+  initUserId!: string;
+
+  @Column({ name: 'recv_user_id', type: 'varchar', length: 64, default: '' })
+  recvUserId!: string;
+
+  @Column({ name: 'init_room_id', type: 'varchar', length: 64, default: '' })
+  initRoomId!: string;
+
+  @Column({ name: 'recv_room_id', type: 'varchar', length: 64, default: '' })
+  recvRoomId!: string;
 }

@@ -1,0 +1,167 @@
+import { Injectable } from '@nestjs/common';
+import { Database, Sql } from '../database/database.service';
+
+/** An event as written; `data` is any JSON value, typed by the writer's own event map. */
+export interface NewEvent {
+  type: string;
+  relayId: string;
+  appId: string;
+  seq: number;
+  /** Unix milliseconds. */
+  occurredAt: number;
+  data: unknown;
+  initUserId: string;
+  recvUserId: string;
+  initRoomId: string;
+  recvRoomId: string;
+}
+
+/** An event as stored: `data` is its JSON text. */
+export interface LoggedEvent extends Omit<NewEvent, 'data'> {
+  id: number;
+  data: string;
+}
+
+/** The event as clients and webhooks receive it (CONTRACT.md section 6). */
+export interface PublicEvent {
+  id: number;
+  type: string;
+  relay_id: string;
+  app_id: string;
+  seq: number;
+  occurred_at: string;
+  data: unknown;
+}
+
+/** What an event is to its receivers: everything but the participant columns. */
+export type EventRecord = Pick<
+  LoggedEvent,
+  'id' | 'type' | 'relayId' | 'appId' | 'seq' | 'occurredAt' | 'data'
+>;
+
+export function publicEvent(e: EventRecord): PublicEvent {
+  return {
+    id: e.id,
+    type: e.type,
+    relay_id: e.relayId,
+    app_id: e.appId,
+    seq: e.seq,
+    occurred_at: new Date(e.occurredAt).toISOString(),
+    data: JSON.parse(e.data),
+  };
+}
+
+/** The public JSON of an event, built without parsing and re-serialising its data. */
+export function publicEventJson(e: EventRecord): string {
+  return (
+    `{"id":${e.id},"type":${JSON.stringify(e.type)},"relay_id":${JSON.stringify(e.relayId)},` +
+    `"app_id":${JSON.stringify(e.appId)},"seq":${e.seq},` +
+    `"occurred_at":"${new Date(e.occurredAt).toISOString()}","data":${e.data}}`
+  );
+}
+
+const COLUMNS =
+  'id, type, relay_id AS relayId, app_id AS appId, seq, occurred_at AS occurredAt, data, ' +
+  'init_user_id AS initUserId, recv_user_id AS recvUserId, init_room_id AS initRoomId, recv_room_id AS recvRoomId';
+
+export type AppendHook = (sql: Sql, event: LoggedEvent) => Promise<void>;
+
+export interface ReplayFilter {
+  appId: string;
+  afterId: number;
+  limit: number;
+  /** Events of sessions where this user is an anchor... */
+  userId?: string;
+  /** ...or of sessions that involve this room. */
+  roomId?: string;
+}
+
+/**
+ * The domain event log. Writers append inside their transaction; consumers either join that
+ * transaction (`onAppend`, for work that must commit with the event, like queuing webhooks)
+ * or hear after it commits (`onCommitted`, a nudge to look at the log now). The writers know
+ * nothing of who consumes.
+ */
+@Injectable()
+export class EventLog {
+  private readonly appendHooks: AppendHook[] = [];
+  private readonly committedListeners: (() => void)[] = [];
+
+  constructor(private readonly db: Database) {}
+
+  onAppend(hook: AppendHook): void {
+    this.appendHooks.push(hook);
+  }
+
+  onCommitted(listener: () => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  async append(sql: Sql, e: NewEvent): Promise<LoggedEvent> {
+    const data = JSON.stringify(e.data);
+    const id = await sql.insert(
+      'INSERT INTO relay_event (type, relay_id, app_id, seq, occurred_at, data, init_user_id, recv_user_id, ' +
+        'init_room_id, recv_room_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        e.type,
+        e.relayId,
+        e.appId,
+        e.seq,
+        e.occurredAt,
+        data,
+        e.initUserId,
+        e.recvUserId,
+        e.initRoomId,
+        e.recvRoomId,
+      ],
+    );
+    const logged: LoggedEvent = { ...e, id, data };
+    for (const hook of this.appendHooks) await hook(sql, logged);
+    sql.afterCommit(() => this.committedListeners.forEach((listener) => listener()));
+    return logged;
+  }
+
+  /** Every app's events after `afterId`, in log order: the feed each node follows. */
+  after(afterId: number, limit: number): Promise<LoggedEvent[]> {
+    return this.db.read((sql) =>
+      sql.rows<LoggedEvent>(`SELECT ${COLUMNS} FROM relay_event WHERE id > ? ORDER BY id LIMIT ?`, [
+        afterId,
+        limit,
+      ]),
+    );
+  }
+
+  /** The events among `ids` that exist by now. */
+  byIds(ids: number[]): Promise<LoggedEvent[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.read((sql) =>
+      sql.rows<LoggedEvent>(
+        `SELECT ${COLUMNS} FROM relay_event WHERE id IN (${ids.map(() => '?').join(', ')}) ORDER BY id`,
+        ids,
+      ),
+    );
+  }
+
+  /** The newest id in the log, or 0. */
+  async lastId(): Promise<number> {
+    const [row] = await this.db.read((sql) =>
+      sql.rows<{ id: number | null }>('SELECT MAX(id) AS id FROM relay_event'),
+    );
+    return Number(row?.id ?? 0);
+  }
+
+  /** One app's events after `afterId` for one anchor or one room, in log order. */
+  replay(f: ReplayFilter): Promise<LoggedEvent[]> {
+    const who =
+      f.roomId !== undefined
+        ? '(init_room_id = ? OR recv_room_id = ?)'
+        : '(init_user_id = ? OR recv_user_id = ?)';
+    const value = f.roomId ?? f.userId;
+    return this.db.read((sql) =>
+      sql.rows<LoggedEvent>(
+        `SELECT ${COLUMNS} FROM relay_event WHERE app_id = ? AND id > ? AND ${who} ORDER BY id LIMIT ?`,
+        [f.appId, f.afterId, value, value, f.limit],
+      ),
+    );
+  }
+}

@@ -1,0 +1,164 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { Sweeper } from '../common/sweeper';
+import { APP_CONFIG, AppConfig } from '../config/app.config';
+import { EventLog, LoggedEvent, publicEventJson } from '../event-log/event-log.service';
+
+/** What a stream wants: one app's events of sessions where a user is an anchor, or of a room. */
+export interface StreamFilter {
+  appId: string;
+  userId?: string;
+  roomId?: string;
+}
+
+export interface Subscriber extends StreamFilter {
+  /** Receives each matching event's SSE frame, in log order. */
+  send(eventId: number, frame: string): void;
+  /** Ends the stream with a last comment line. */
+  close(comment: string): void;
+}
+
+/** How often each node reads the log for events made on other nodes. */
+const FOLLOW_INTERVAL_MS = 200;
+/** An id missing this long is taken as a rolled-back transaction's, and passed. */
+const GAP_WAIT_MS = 1000;
+/** ...but it is still looked for this long, and sent late should it commit after all. */
+const LATE_WATCH_MS = 60_000;
+export const KEEP_ALIVE_MS = 15_000;
+
+export function sseFrame(e: LoggedEvent): string {
+  return `id: ${e.id}\nevent: ${e.type}\ndata: ${publicEventJson(e)}\n\n`;
+}
+
+function matches(s: StreamFilter, e: LoggedEvent): boolean {
+  if (s.roomId !== undefined) return e.initRoomId === s.roomId || e.recvRoomId === s.roomId;
+  return e.initUserId === s.userId || e.recvUserId === s.userId;
+}
+
+/**
+ * One feed per node for every open stream. It follows the event log in id order (woken at once
+ * by commits on this node, every 200 ms for the others), so each frame goes out once, in order,
+ * whatever node made the event. Ids are allocated before commit, so a missing id may still be
+ * in flight: the feed waits for it briefly, then goes on and keeps watching for it.
+ */
+@Injectable()
+export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly byApp = new Map<string, Set<Subscriber>>();
+  private readonly sweeper: Sweeper;
+  private readonly logger = new Logger(EventStreamHub.name);
+  private cursor = 0;
+  private readonly gaps = new Map<number, number>();
+  private readonly late = new Map<number, number>();
+  private keepAlive?: NodeJS.Timeout;
+
+  constructor(
+    private readonly events: EventLog,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.sweeper = new Sweeper(
+      EventStreamHub.name,
+      Math.min(FOLLOW_INTERVAL_MS, config.timerIntervalMs),
+      (limit) => this.follow(limit),
+    );
+    events.onCommitted(() => this.sweeper.wake());
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.cursor = await this.events.lastId();
+    this.sweeper.start();
+    this.keepAlive = setInterval(() => this.broadcastComment('keep-alive'), KEEP_ALIVE_MS);
+    this.keepAlive.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.keepAlive);
+    await this.sweeper.stop();
+    for (const subscribers of this.byApp.values()) {
+      for (const s of subscribers) s.close('server shutting down; reconnect with Last-Event-ID');
+    }
+    this.byApp.clear();
+  }
+
+  /** The id up to which every event has been sent to the streams of this node. */
+  get position(): number {
+    return this.cursor;
+  }
+
+  subscribe(s: Subscriber): () => void {
+    let set = this.byApp.get(s.appId);
+    if (!set) this.byApp.set(s.appId, (set = new Set()));
+    set.add(s);
+    return () => {
+      set.delete(s);
+      if (set.size === 0 && this.byApp.get(s.appId) === set) this.byApp.delete(s.appId);
+    };
+  }
+
+  get subscriberCount(): number {
+    let n = 0;
+    for (const set of this.byApp.values()) n += set.size;
+    return n;
+  }
+
+  private async follow(limit: number): Promise<number> {
+    if (this.late.size > 0) await this.sendLate();
+    const rows = await this.events.after(this.cursor, limit);
+    const now = this.clock.now();
+    for (const e of rows) {
+      const id = Number(e.id);
+      if (id > this.cursor + 1 && !this.passGap(this.cursor + 1, id, now)) break;
+      this.publish({ ...e, id });
+      this.cursor = id;
+    }
+    return rows.length;
+  }
+
+  /** True when the ids from..to-1 have been missing long enough to go on without them. */
+  private passGap(from: number, to: number, now: number): boolean {
+    let oldest = now;
+    for (let id = from; id < to; id++) {
+      if (!this.gaps.has(id)) this.gaps.set(id, now);
+      oldest = Math.min(oldest, this.gaps.get(id) as number);
+    }
+    if (now - oldest < GAP_WAIT_MS) return false;
+    for (let id = from; id < to; id++) {
+      this.gaps.delete(id);
+      this.late.set(id, now);
+    }
+    return true;
+  }
+
+  private async sendLate(): Promise<void> {
+    const now = this.clock.now();
+    for (const [id, since] of this.late) if (now - since > LATE_WATCH_MS) this.late.delete(id);
+    for (const e of await this.events.byIds([...this.late.keys()])) {
+      const id = Number(e.id);
+      this.late.delete(id);
+      this.logger.warn(`event ${id} committed after the stream passed it; sent late`);
+      this.publish({ ...e, id });
+    }
+  }
+
+  private publish(e: LoggedEvent): void {
+    const subscribers = this.byApp.get(e.appId);
+    if (!subscribers) return;
+    let frame: string | undefined;
+    for (const s of subscribers) {
+      if (!matches(s, e)) continue;
+      frame ??= sseFrame(e);
+      s.send(e.id, frame);
+    }
+  }
+
+  private broadcastComment(text: string): void {
+    const line = `: ${text}\n\n`;
+    for (const subscribers of this.byApp.values()) for (const s of subscribers) s.send(0, line);
+  }
+}

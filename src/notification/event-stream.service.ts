@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { ClientUser } from '../auth/client-user';
+import { badRequest } from '../common/domain.error';
+import { EventLog } from '../event-log/event-log.service';
+import { EventStreamHub, sseFrame, StreamFilter, Subscriber } from './event-stream.hub';
+import { StreamQuery } from './event-stream.dto';
+
+const REPLAY_PAGE = 500;
+/** A client this far behind is cut off; it reconnects with Last-Event-ID and loses nothing. */
+const MAX_UNSENT_BYTES = 1024 * 1024;
+
+@Injectable()
+export class EventStreamService {
+  constructor(
+    private readonly hub: EventStreamHub,
+    private readonly events: EventLog,
+  ) {}
+
+  /**
+   * Opens a server-sent event stream. With Last-Event-ID, live events are held back while the
+   * missed ones are read from the log, then sent after them without repeats, so a reconnecting
+   * client gets everything once and in order.
+   */
+  async open(
+    user: ClientUser,
+    query: StreamQuery,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
+    const filter: StreamFilter =
+      query.room_id !== undefined
+        ? { appId: user.appId, roomId: query.room_id }
+        : { appId: user.appId, userId: user.userId };
+    const lastEventId = lastEventIdOf(request, query);
+
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': request.id,
+    });
+    raw.write('retry: 2000\n\n');
+
+    let held: { id: number; frame: string }[] | null = lastEventId === null ? null : [];
+    let replayed = new Set<number>();
+    const write = (frame: string) => {
+      if (raw.writableEnded) return;
+      if (raw.writableLength > MAX_UNSENT_BYTES) {
+        raw.end(': too far behind; reconnect with Last-Event-ID\n\n');
+        return;
+      }
+      raw.write(frame);
+    };
+    const subscriber: Subscriber = {
+      ...filter,
+      send: (id, frame) => {
+        if (id === 0) write(frame);
+        else if (held) held.push({ id, frame });
+        else if (!replayed.has(id)) write(frame);
+      },
+      close: (comment) => raw.end(`: ${comment}\n\n`),
+    };
+    const unsubscribe = this.hub.subscribe(subscriber);
+    raw.on('close', unsubscribe);
+
+    if (lastEventId === null) return;
+    try {
+      for (let after = lastEventId; ;) {
+        const page = await this.events.replay({ ...filter, afterId: after, limit: REPLAY_PAGE });
+        for (const e of page) {
+          const id = Number(e.id);
+          write(sseFrame({ ...e, id }));
+          replayed.add(id);
+          after = id;
+        }
+        if (page.length < REPLAY_PAGE) break;
+      }
+      for (const { id, frame } of held ?? []) if (!replayed.has(id)) write(frame);
+      held = null;
+      // Only ids the feed has yet to reach can still come twice.
+      replayed = new Set([...replayed].filter((id) => id > this.hub.position));
+    } catch {
+      unsubscribe();
+      raw.end(': could not read the missed events; reconnect with Last-Event-ID\n\n');
+    }
+  }
+}
+
+function lastEventIdOf(request: FastifyRequest, query: StreamQuery): number | null {
+  const header = request.headers['last-event-id'];
+  const value = typeof header === 'string' && header.length > 0 ? header : query.last_event_id;
+  if (value === undefined) return null;
+  if (!/^\d{1,16}$/.test(value)) throw badRequest('Last-Event-ID must be an event id');
+  return Number(value);
+}

@@ -1,0 +1,111 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { inParallel } from '../common/in-parallel';
+import { Sweeper } from '../common/sweeper';
+import { APP_CONFIG, AppConfig } from '../config/app.config';
+import { Database } from '../database/database.service';
+import { EventLog, publicEventJson } from '../event-log/event-log.service';
+import { WebhookDeliveryStore } from './webhook-delivery.store';
+import { WEBHOOK_TIMEOUT_MS, WebhookSender } from './webhook.sender';
+import { retryDelayMs } from './webhook.signature';
+
+/** Longer than an attempt can take, so a live attempt is never taken over. */
+const LEASE_MS = WEBHOOK_TIMEOUT_MS + 25_000;
+const PARALLEL_POSTS = 16;
+
+/**
+ * Webhooks: each event is queued for every configured URL in the transaction that made it,
+ * then every node sends due attempts. Which node sends an attempt is decided by a conditional
+ * update on the row, so each attempt is made once; the retry state lives in the row, so it
+ * survives restarts.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly sweeper: Sweeper;
+  private readonly logger = new Logger(WebhookDispatcher.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly db: Database,
+    private readonly deliveries: WebhookDeliveryStore,
+    private readonly sender: WebhookSender,
+    private readonly clock: Clock,
+    events: EventLog,
+  ) {
+    this.sweeper = new Sweeper(WebhookDispatcher.name, config.timerIntervalMs, (limit) =>
+      this.dispatch(limit),
+    );
+    const urls = config.webhook.urls;
+    if (urls.length > 0) {
+      events.onAppend((sql, event) => this.deliveries.queue(sql, event.id, urls, event.occurredAt));
+      events.onCommitted(() => this.sweeper.wake());
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    this.sweeper.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.sweeper.stop();
+  }
+
+  /** Re-queued deliveries go out now rather than at the next interval. */
+  wake(): void {
+    this.sweeper.wake();
+  }
+
+  private async dispatch(limit: number): Promise<number> {
+    const due = await this.db.read((sql) => this.deliveries.findDue(sql, this.clock.now(), limit));
+    await inParallel(due, PARALLEL_POSTS, (id) =>
+      this.attempt(id).catch((error: unknown) =>
+        this.logger.error(`webhook delivery ${id} failed: ${String(error)}`),
+      ),
+    );
+    return due.length;
+  }
+
+  private async attempt(id: number): Promise<void> {
+    const now = this.clock.now();
+    const leaseUntil = now + LEASE_MS;
+    const claimed = await this.db.transaction((sql) =>
+      this.deliveries.claim(sql, id, now, leaseUntil),
+    );
+    if (!claimed) return;
+    const delivery = await this.db.read((sql) => this.deliveries.get(sql, id));
+    if (!delivery) return;
+    const outcome = await this.sender.send(
+      delivery.url,
+      this.config.webhook.secret,
+      { id: delivery.event.id, type: delivery.event.type, json: publicEventJson(delivery.event) },
+      this.clock.now(),
+    );
+    const attempts = delivery.attempts + 1;
+    const done = this.clock.now();
+    const result = outcome.ok
+      ? {
+          status: 'delivered' as const,
+          attempts,
+          nextAttemptAt: done,
+          lastError: '',
+          deliveredAt: done,
+        }
+      : {
+          status:
+            attempts >= this.config.webhook.maxAttempts
+              ? ('failed' as const)
+              : ('pending' as const),
+          attempts,
+          nextAttemptAt: done + retryDelayMs(attempts),
+          lastError: outcome.error,
+          deliveredAt: null,
+        };
+    await this.db.transaction((sql) => this.deliveries.complete(sql, id, leaseUntil, result, done));
+  }
+}
