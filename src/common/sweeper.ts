@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 
 /**
  * Runs one kind of due work on this node: `sweep(limit)` handles at most `limit` items and
@@ -65,5 +65,29 @@ export class Sweeper {
     }
     this.busy = false;
     this.schedule(found >= Sweeper.BATCH || this.woken ? 0 : this.intervalMs);
+  }
+}
+
+/** A provider that sweeps from application start until shutdown. */
+export abstract class SweepingWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly sweeper: Sweeper;
+
+  protected constructor(name: string, intervalMs: number) {
+    this.sweeper = new Sweeper(name, intervalMs, (limit) => this.sweep(limit));
+  }
+
+  protected abstract sweep(limit: number): Promise<number>;
+
+  /** New work was just made on this node: sweep now rather than at the next interval. */
+  wake(): void {
+    this.sweeper.wake();
+  }
+
+  onApplicationBootstrap(): void {
+    this.sweeper.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.sweeper.stop();
   }
 }

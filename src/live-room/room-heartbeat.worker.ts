@@ -1,24 +1,19 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { Sweeper } from '../common/sweeper';
+import { Inject, Injectable } from '@nestjs/common';
+import { SweepingWorker } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { LiveRoomService } from './live-room.service';
 
 /** Stops live rooms whose anchor went silent, ending their relay with `room_offline`. */
 @Injectable()
-export class RoomHeartbeatWorker implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly sweeper: Sweeper;
-
-  constructor(rooms: LiveRoomService, @Inject(APP_CONFIG) config: AppConfig) {
-    this.sweeper = new Sweeper(RoomHeartbeatWorker.name, config.timerIntervalMs, (limit) =>
-      rooms.stopSilent(limit),
-    );
+export class RoomHeartbeatWorker extends SweepingWorker {
+  constructor(
+    private readonly rooms: LiveRoomService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    super(RoomHeartbeatWorker.name, config.timerIntervalMs);
   }
 
-  onApplicationBootstrap(): void {
-    this.sweeper.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.sweeper.stop();
+  protected sweep(limit: number): Promise<number> {
+    return this.rooms.stopSilent(limit);
   }
 }

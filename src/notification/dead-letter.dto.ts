@@ -1,30 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
+import { IsIn } from 'class-validator';
+import { PageQuery } from '../common/page';
 import { Optional } from '../common/validation';
 import { publicEvent } from '../event-log/event-log.service';
 import { DeliveryStatus } from './webhook-delivery.entity';
 import { DeliveryWithEvent } from './webhook-delivery.store';
 
-export class ListDeliveriesQuery {
+export class ListDeliveriesQuery extends PageQuery {
   @ApiPropertyOptional({ enum: ['failed', 'pending', 'delivered'], default: 'failed' })
   @Optional()
   @IsIn(['failed', 'pending', 'delivered'])
   status?: DeliveryStatus;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @Optional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page; empty for the first' })
-  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
-  @Optional()
-  @Matches(/^[1-9]\d{0,15}$/, { message: 'cursor must be a next_cursor this API returned' })
-  cursor?: string;
 }
 
 export class EventView {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { notFound } from '../common/domain.error';
+import { readPage } from '../common/page';
 import { Database } from '../database/database.service';
 import {
   DeliveryListView,
@@ -21,21 +22,13 @@ export class DeadLetterService {
     private readonly clock: Clock,
   ) {}
 
-  async list(query: ListDeliveriesQuery): Promise<DeliveryListView> {
-    const limit = query.limit ?? 20;
-    const rows = await this.db.read((sql) =>
-      this.deliveries.list(
-        sql,
-        query.status ?? 'failed',
-        query.cursor === undefined ? null : Number(query.cursor),
-        limit + 1,
-      ),
+  list(query: ListDeliveriesQuery): Promise<DeliveryListView> {
+    return readPage(
+      query,
+      (beforeId, limit) =>
+        this.db.read((sql) => this.deliveries.list(sql, query.status ?? 'failed', beforeId, limit)),
+      toDeliveryView,
     );
-    const page = rows.slice(0, limit);
-    return {
-      list: page.map(toDeliveryView),
-      next_cursor: rows.length > limit ? String(page[page.length - 1].id) : null,
-    };
   }
 
   async redeliver(id: number): Promise<DeliveryView> {

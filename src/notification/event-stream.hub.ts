@@ -114,20 +114,21 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
     for (const e of rows) {
       const id = Number(e.id);
       if (id > this.cursor + 1 && !this.passGap(this.cursor + 1, id, now)) break;
+      this.gaps.delete(id);
       this.publish({ ...e, id });
       this.cursor = id;
     }
     return rows.length;
   }
 
-  /** True when the ids from..to-1 have been missing long enough to go on without them. */
+  /** True when each of the ids from..to-1 has been missing long enough to go on without it. */
   private passGap(from: number, to: number, now: number): boolean {
-    let oldest = now;
+    let newest = 0;
     for (let id = from; id < to; id++) {
       if (!this.gaps.has(id)) this.gaps.set(id, now);
-      oldest = Math.min(oldest, this.gaps.get(id) as number);
+      newest = Math.max(newest, this.gaps.get(id) as number);
     }
-    if (now - oldest < GAP_WAIT_MS) return false;
+    if (now - newest < GAP_WAIT_MS) return false;
     for (let id = from; id < to; id++) {
       this.gaps.delete(id);
       this.late.set(id, now);

@@ -1,13 +1,7 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { inParallel } from '../common/in-parallel';
-import { Sweeper } from '../common/sweeper';
+import { SweepingWorker } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { Database } from '../database/database.service';
 import { EventLog, publicEventJson } from '../event-log/event-log.service';
@@ -26,8 +20,7 @@ const PARALLEL_POSTS = 16;
  * survives restarts.
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly sweeper: Sweeper;
+export class WebhookDispatcher extends SweepingWorker {
   private readonly logger = new Logger(WebhookDispatcher.name);
 
   constructor(
@@ -38,30 +31,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly clock: Clock,
     events: EventLog,
   ) {
-    this.sweeper = new Sweeper(WebhookDispatcher.name, config.timerIntervalMs, (limit) =>
-      this.dispatch(limit),
-    );
+    super(WebhookDispatcher.name, config.timerIntervalMs);
     const urls = config.webhook.urls;
     if (urls.length > 0) {
       events.onAppend((sql, event) => this.deliveries.queue(sql, event.id, urls, event.occurredAt));
-      events.onCommitted(() => this.sweeper.wake());
+      events.onCommitted(() => this.wake());
     }
   }
 
-  onApplicationBootstrap(): void {
-    this.sweeper.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.sweeper.stop();
-  }
-
-  /** Re-queued deliveries go out now rather than at the next interval. */
-  wake(): void {
-    this.sweeper.wake();
-  }
-
-  private async dispatch(limit: number): Promise<number> {
+  protected async sweep(limit: number): Promise<number> {
     const due = await this.db.read((sql) => this.deliveries.findDue(sql, this.clock.now(), limit));
     await inParallel(due, PARALLEL_POSTS, (id) =>
       this.attempt(id).catch((error: unknown) =>

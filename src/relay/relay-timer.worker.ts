@@ -1,24 +1,19 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { Sweeper } from '../common/sweeper';
+import { Inject, Injectable } from '@nestjs/common';
+import { SweepingWorker } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { RelayService } from './relay.service';
 
 /** Fires the invite, join and duration timers of relays on this node. */
 @Injectable()
-export class RelayTimerWorker implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly sweeper: Sweeper;
-
-  constructor(relays: RelayService, @Inject(APP_CONFIG) config: AppConfig) {
-    this.sweeper = new Sweeper(RelayTimerWorker.name, config.timerIntervalMs, (limit) =>
-      relays.expireDue(limit),
-    );
+export class RelayTimerWorker extends SweepingWorker {
+  constructor(
+    private readonly relays: RelayService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    super(RelayTimerWorker.name, config.timerIntervalMs);
   }
 
-  onApplicationBootstrap(): void {
-    this.sweeper.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.sweeper.stop();
+  protected sweep(limit: number): Promise<number> {
+    return this.relays.expireDue(limit);
   }
 }

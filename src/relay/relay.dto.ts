@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, Matches, Max, Min } from 'class-validator';
+import { PageQuery } from '../common/page';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { formatLocalTime } from '../common/time.format';
 import { RelaySession } from './relay.entity';
@@ -65,7 +65,7 @@ export class UpdateExtendsDto {
   extends!: Record<string, string | null>;
 }
 
-export class ListRelaysQuery {
+export class ListRelaysQuery extends PageQuery {
   @ApiPropertyOptional({ example: '0,1', description: 'comma-separated statuses 0-6' })
   @Optional()
   @Matches(/^[0-6](,[0-6]){0,6}$/, { message: 'status must be comma-separated numbers 0-6' })
@@ -75,20 +75,6 @@ export class ListRelaysQuery {
   @Optional()
   @IsIn(['init', 'recv', 'any'])
   role?: 'init' | 'recv' | 'any';
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @Optional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page; empty for the first' })
-  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
-  @Optional()
-  @Matches(/^[1-9]\d{0,15}$/, { message: 'cursor must be a next_cursor this API returned' })
-  cursor?: string;
 }
 
 export class RelaySessionView {

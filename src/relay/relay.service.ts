@@ -11,6 +11,7 @@ import {
   serializeExtends,
 } from '../common/extends.map';
 import { inParallel } from '../common/in-parallel';
+import { readPage } from '../common/page';
 import { Sweeper } from '../common/sweeper';
 import { Database, Sql } from '../database/database.service';
 import { EventLog } from '../event-log/event-log.service';
@@ -184,23 +185,22 @@ export class RelayService {
     return { relay_id: relayId, extends: merged };
   }
 
-  async list(user: ClientUser, query: ListRelaysQuery): Promise<RelayListView> {
-    const limit = query.limit ?? 20;
-    const rows = await this.db.read((sql) =>
-      this.relays.list(sql, {
-        appId: user.appId,
-        userId: user.userId,
-        role: query.role ?? 'any',
-        statuses: query.status ? [...new Set(query.status.split(',').map(Number))] : [],
-        beforeId: query.cursor === undefined ? null : Number(query.cursor),
-        limit: limit + 1,
-      }),
+  list(user: ClientUser, query: ListRelaysQuery): Promise<RelayListView> {
+    return readPage(
+      query,
+      (beforeId, limit) =>
+        this.db.read((sql) =>
+          this.relays.list(sql, {
+            appId: user.appId,
+            userId: user.userId,
+            role: query.role ?? 'any',
+            statuses: query.status ? [...new Set(query.status.split(',').map(Number))] : [],
+            beforeId,
+            limit,
+          }),
+        ),
+      toRelayView,
     );
-    const page = rows.slice(0, limit);
-    return {
-      list: page.map(toRelayView),
-      next_cursor: rows.length > limit ? String(page[page.length - 1].id) : null,
-    };
   }
 
   /** Server API: any app's session. */
