@@ -201,9 +201,14 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     problems.push(`${error.property}: ${messages.join('; ')}`);
   }
   if (!isTimeZone(env.TZ)) problems.push(`TZ: "${env.TZ}" is not a known time zone`);
-  const webhookUrls = env.WEBHOOK_URLS.split(',')
-    .map((url) => url.trim())
-    .filter((url) => url.length > 0);
+  // A URL listed twice still gets each event once.
+  const webhookUrls = [
+    ...new Set(
+      env.WEBHOOK_URLS.split(',')
+        .map((url) => url.trim())
+        .filter((url) => url.length > 0),
+    ),
+  ];
   for (const url of webhookUrls) {
     if (!isWebhookUrl(url))
       problems.push(`WEBHOOK_URLS: "${url}" is not an http(s) URL of at most 512 characters`);

@@ -39,8 +39,8 @@ export class DeadLetterController {
 
   @Post(':id/redeliver')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Queue a delivery again, its attempts reset' })
-  @ApiEnvelope(DeliveryView, [400, 401, 404])
+  @ApiOperation({ summary: 'Queue a failed or delivered delivery again, its attempts reset' })
+  @ApiEnvelope(DeliveryView, [400, 401, 404, 601])
   redeliver(@DeliveryId() id: number): Promise<DeliveryView> {
     return this.deadLetters.redeliver(id);
   }

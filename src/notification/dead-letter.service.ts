@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { notFound } from '../common/domain.error';
+import { badStatus, notFound } from '../common/domain.error';
 import { readPage } from '../common/page';
 import { Database } from '../database/database.service';
 import {
@@ -33,11 +33,13 @@ export class DeadLetterService {
 
   async redeliver(id: number): Promise<DeliveryView> {
     const delivery = await this.db.transaction(async (sql) => {
-      if (!(await this.deliveries.requeue(sql, id, this.clock.now())))
-        throw notFound(`delivery ${id} not found`);
-      return this.deliveries.get(sql, id);
+      const found = await this.deliveries.get(sql, id);
+      if (!found) throw notFound(`delivery ${id} not found`);
+      if (!(await this.deliveries.requeue(sql, id, this.clock.now()))) {
+        throw badStatus(`delivery ${id} is still pending; it is retried on its own`);
+      }
+      return (await this.deliveries.get(sql, id)) ?? found;
     });
-    if (!delivery) throw notFound(`delivery ${id} not found`);
     this.dispatcher.wake();
     return toDeliveryView(delivery);
   }

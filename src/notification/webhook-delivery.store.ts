@@ -133,11 +133,14 @@ export class WebhookDeliveryStore {
     return rows.map(toDelivery);
   }
 
-  /** Queues a delivery again from its first attempt. */
+  /**
+   * Queues a finished (failed or delivered) delivery again from its first attempt. A pending
+   * one is left alone: it may be in flight, and two attempts at once would both be sent.
+   */
   async requeue(sql: Sql, id: number, now: number): Promise<boolean> {
     const changed = await sql.run(
       "UPDATE webhook_delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = '', " +
-        'delivered_at = NULL, updated_at = ? WHERE id = ?',
+        "delivered_at = NULL, updated_at = ? WHERE id = ? AND status <> 'pending'",
       [now, now, id],
     );
     return changed === 1;

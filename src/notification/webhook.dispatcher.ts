@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { inParallel } from '../common/in-parallel';
 import { SweepingWorker } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { Database } from '../database/database.service';
@@ -22,6 +21,7 @@ const PARALLEL_POSTS = 16;
 @Injectable()
 export class WebhookDispatcher extends SweepingWorker {
   private readonly logger = new Logger(WebhookDispatcher.name);
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -39,14 +39,31 @@ export class WebhookDispatcher extends SweepingWorker {
     }
   }
 
+  /**
+   * Starts due attempts up to the node's limit and returns without waiting for them: a receiver
+   * that hangs for its 5 s must not hold back the others. Each finished attempt looks again.
+   */
   protected async sweep(limit: number): Promise<number> {
-    const due = await this.db.read((sql) => this.deliveries.findDue(sql, this.clock.now(), limit));
-    await inParallel(due, PARALLEL_POSTS, (id) =>
-      this.attempt(id).catch((error: unknown) =>
-        this.logger.error(`webhook delivery ${id} failed: ${String(error)}`),
-      ),
-    );
+    const room = Math.min(limit, PARALLEL_POSTS - this.inFlight.size);
+    if (room <= 0) return 0;
+    const due = await this.db.read((sql) => this.deliveries.findDue(sql, this.clock.now(), room));
+    for (const id of due) {
+      const attempt = this.attempt(id)
+        .catch((error: unknown) =>
+          this.logger.error(`webhook delivery ${id} failed: ${String(error)}`),
+        )
+        .finally(() => {
+          this.inFlight.delete(attempt);
+          this.wake();
+        });
+      this.inFlight.add(attempt);
+    }
     return due.length;
+  }
+
+  override async onModuleDestroy(): Promise<void> {
+    await super.onModuleDestroy();
+    await Promise.all(this.inFlight);
   }
 
   private async attempt(id: number): Promise<void> {
