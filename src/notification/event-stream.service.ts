@@ -59,6 +59,8 @@ export class EventStreamService {
       ...filter,
       send: (id, frame) => {
         if (id === 0) write(frame);
+        // The client has it already: it saw it on a node whose feed was ahead of this one.
+        else if (lastEventId !== null && id <= lastEventId) return;
         else if (held) held.push({ id, frame });
         else if (!replayed.has(id)) write(frame);
       },
@@ -66,13 +68,18 @@ export class EventStreamService {
     };
     const unsubscribe = this.hub.subscribe(subscriber);
     raw.on('close', unsubscribe);
+    // Events up to the feed's position have passed its wait for ids still in flight; the replay
+    // takes those from the log, and the feed brings everything after them. Replaying further
+    // could send an event while an earlier one is still uncommitted, and lose that one.
+    const upTo = this.hub.position;
 
     if (lastEventId === null) return;
     try {
-      for (let after = lastEventId; ;) {
+      replay: for (let after = lastEventId; after < upTo;) {
         const page = await this.events.replay({ ...filter, afterId: after, limit: REPLAY_PAGE });
         for (const e of page) {
           const id = Number(e.id);
+          if (id > upTo) break replay;
           write(sseFrame({ ...e, id }));
           replayed.add(id);
           after = id;
