@@ -1,23 +1,33 @@
-import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from '@fastify/helmet';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { toErrorAnswer } from './common/envelope';
 import { ErrorFilter } from './common/error.filter';
 import { BODY_LIMIT, requestIdOf, setUpHttp } from './common/http.setup';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app.config';
+import { createLogger, PinoNestLogger } from './observability/logger';
+import { Metrics } from './observability/metrics.service';
+
+export interface AppOptions {
+  /** Where the JSON log lines go; standard output by default. */
+  logDestination?: DestinationStream;
+}
 
 /** Builds the whole application; main.ts and the e2e suite both start it through here. */
 export async function createApp(
   config: AppConfig,
-  logger: false | Logger = new Logger(),
+  options: AppOptions = {},
 ): Promise<NestFastifyApplication> {
   process.env.TZ = config.timeZone;
+  const logger = createLogger(config.logLevel, options.logDestination);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustProxy,
     genReqId: requestIdOf,
     // Long or badly encoded path parameters must reach our validation and answer 400 in the
     // envelope, not Fastify's own 414 / error shape.
@@ -29,12 +39,23 @@ export async function createApp(
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
-    logger: logger === false ? false : ['log', 'warn', 'error'],
+    logger: new PinoNestLogger(logger),
   });
-  setUpHttp(app.getHttpAdapter().getInstance());
+  setUpHttp(app.getHttpAdapter().getInstance(), logger, app.get(Metrics));
+  // Security headers for an API; Swagger UI's inline scripts rule out a content security policy.
+  await app.register(helmet, {
+    contentSecurityPolicy: false,
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+  if (config.corsOrigins === '*' || config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: config.corsOrigins === '*' ? true : config.corsOrigins,
+      exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining'],
+      maxAge: 600,
+    });
+  }
   app.useGlobalFilters(new ErrorFilter());
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
     app,

@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
+import { RateLimiter } from './auth/rate-limit.guard';
 import { Clock } from './common/clock';
 import { APP_CONFIG, AppConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
@@ -7,6 +8,7 @@ import { EventLogModule } from './event-log/event-log.module';
 import { HealthModule } from './health/health.module';
 import { LiveRoomModule } from './live-room/live-room.module';
 import { NotificationModule } from './notification/notification.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { RelayModule } from './relay/relay.module';
 
 @Global()
@@ -15,8 +17,8 @@ class CoreModule {
   static with(config: AppConfig): DynamicModule {
     return {
       module: CoreModule,
-      providers: [{ provide: APP_CONFIG, useValue: config }, Clock],
-      exports: [APP_CONFIG, Clock],
+      providers: [{ provide: APP_CONFIG, useValue: config }, Clock, RateLimiter],
+      exports: [APP_CONFIG, Clock, RateLimiter],
     };
   }
 }
@@ -31,6 +33,7 @@ export class AppModule {
         CoreModule.with(config),
         DatabaseModule,
         EventLogModule,
+        ObservabilityModule,
         AuthModule,
         HealthModule,
         LiveRoomModule,

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Logger } from 'pino';
+import { Metrics } from '../observability/metrics.service';
+import { requestContext } from '../observability/request-context';
 import { badRequest } from './domain.error';
 
 declare module 'fastify' {
@@ -22,13 +25,35 @@ export function requestIdOf(raw: IncomingMessage): string {
 const wrapsInEnvelope = (url: string) => !url.startsWith('/docs');
 
 /**
- * Fastify-level plumbing that must run outside Nest: request ids, body parsing that keeps the
- * raw text, and the success envelope (a serialization hook instead of an rxjs interceptor,
+ * Fastify-level plumbing that must run outside Nest: request ids and their log context, the
+ * access log and HTTP metrics, body parsing that keeps the raw text, and the success envelope (a serialization hook instead of an rxjs interceptor,
  * which costs tens of microseconds a request). Parser errors reach Nest's exception filter.
  */
-export function setUpHttp(fastify: FastifyInstance): void {
+export function setUpHttp(fastify: FastifyInstance, logger: Logger, metrics: Metrics): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // Everything this request runs from here on logs with its id (and later its user).
+    requestContext.run({ request_id: request.id }, done);
+  });
+
+  fastify.addHook('onResponse', (request, reply, done) => {
+    // The route template, not the URL: bounded label values, and no ?access_token= in logs.
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route, status_code: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    if (route !== '/healthz' && route !== '/readyz' && route !== '/metrics') {
+      logger.info(
+        {
+          method: request.method,
+          route,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          ip: request.ip,
+        },
+        'request',
+      );
+    }
     done();
   });
 

@@ -115,6 +115,23 @@ class Env {
   @Max(100)
   WEBHOOK_MAX_ATTEMPTS = 10;
 
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @Matches(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$/, {
+    message:
+      'TRUST_PROXY must be true, false, a number of proxy hops, or a list of proxy IPs/CIDRs',
+  })
+  TRUST_PROXY = 'false';
+
+  @IsString()
+  CORS_ORIGINS = '';
+
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  RATE_LIMIT_PER_MINUTE = 0;
+
   @IsString()
   TZ = 'UTC';
 }
@@ -141,6 +158,13 @@ export interface AppConfig {
   /** How often each node looks for due timers; well under the 2 s the contract allows. */
   timerIntervalMs: number;
   webhook: { urls: string[]; secret: string; maxAttempts: number };
+  logLevel: string;
+  /** Fastify's trustProxy: whom to believe about X-Forwarded-For / -Proto. */
+  trustProxy: boolean | number | string[];
+  /** Browser origins allowed by CORS: none (off), every one ('*'), or a list. */
+  corsOrigins: '*' | string[];
+  /** Client API requests per user per minute on each node; 0 turns the limit off. */
+  rateLimitPerMinute: number;
   timeZone: string;
   /** Names of the settings that fell back to a development key; logged at startup. */
   devKeysInUse: DevKeyName[];
@@ -160,6 +184,19 @@ function isTimeZone(tz: string): boolean {
   } catch {
     return false;
   }
+}
+
+function listOf(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+function parseTrustProxy(value: string): boolean | number | string[] {
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (/^\d+$/.test(value)) return Number(value);
+  return listOf(value);
 }
 
 function isWebhookUrl(url: string): boolean {
@@ -187,6 +224,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     'ROOM_HEARTBEAT_TIMEOUT_S',
     'TIMER_INTERVAL_MS',
     'WEBHOOK_MAX_ATTEMPTS',
+    'RATE_LIMIT_PER_MINUTE',
   ] as const;
   for (const key of numeric) {
     const value = raw[key];
@@ -202,13 +240,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
   }
   if (!isTimeZone(env.TZ)) problems.push(`TZ: "${env.TZ}" is not a known time zone`);
   // A URL listed twice still gets each event once.
-  const webhookUrls = [
-    ...new Set(
-      env.WEBHOOK_URLS.split(',')
-        .map((url) => url.trim())
-        .filter((url) => url.length > 0),
-    ),
-  ];
+  const webhookUrls = [...new Set(listOf(env.WEBHOOK_URLS))];
   for (const url of webhookUrls) {
     if (!isWebhookUrl(url))
       problems.push(`WEBHOOK_URLS: "${url}" is not an http(s) URL of at most 512 characters`);
@@ -255,6 +287,10 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
       secret: env.WEBHOOK_SECRET,
       maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
     },
+    logLevel: env.LOG_LEVEL,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    corsOrigins: env.CORS_ORIGINS.trim() === '*' ? '*' : listOf(env.CORS_ORIGINS),
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     timeZone: env.TZ,
     devKeysInUse,
   };

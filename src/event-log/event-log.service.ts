@@ -85,7 +85,7 @@ export interface ReplayFilter {
 @Injectable()
 export class EventLog {
   private readonly appendHooks: AppendHook[] = [];
-  private readonly committedListeners: (() => void)[] = [];
+  private readonly committedListeners: ((event: LoggedEvent) => void)[] = [];
 
   constructor(private readonly db: Database) {}
 
@@ -93,7 +93,7 @@ export class EventLog {
     this.appendHooks.push(hook);
   }
 
-  onCommitted(listener: () => void): void {
+  onCommitted(listener: (event: LoggedEvent) => void): void {
     this.committedListeners.push(listener);
   }
 
@@ -117,7 +117,7 @@ export class EventLog {
     );
     const logged: LoggedEvent = { ...e, id, data };
     for (const hook of this.appendHooks) await hook(sql, logged);
-    sql.afterCommit(() => this.committedListeners.forEach((listener) => listener()));
+    sql.afterCommit(() => this.committedListeners.forEach((listener) => listener(logged)));
     return logged;
   }
 

@@ -1,26 +1,15 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Post,
-  Put,
-  UseGuards,
-} from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ClientUser } from '../auth/client-user';
 import { CurrentUser } from '../auth/current-user.decorator';
-import { JwtAuthGuard } from '../auth/jwt-auth.guard';
+import { ClientAuth } from '../auth/client-auth.decorator';
 import { ApiEnvelope } from '../common/api-envelope.decorator';
 import { IdentifierPipe } from '../common/identifier.pipe';
 import { CreateRoomDto, HeartbeatView, RoomView } from './live-room.dto';
 import { LiveRoomService } from './live-room.service';
 
 @ApiTags('rooms')
-@ApiBearerAuth()
-@UseGuards(JwtAuthGuard)
+@ClientAuth()
 @Controller('client/live/room')
 export class LiveRoomController {
   constructor(private readonly rooms: LiveRoomService) {}

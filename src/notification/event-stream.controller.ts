@@ -1,20 +1,19 @@
-import { Controller, Get, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientUser } from '../auth/client-user';
 import { CurrentUser } from '../auth/current-user.decorator';
-import { JwtStreamGuard } from '../auth/jwt-auth.guard';
+import { ClientStreamAuth } from '../auth/client-auth.decorator';
 import { EventStreamService } from './event-stream.service';
 import { StreamQuery } from './event-stream.dto';
 
 @ApiTags('relay')
-@ApiBearerAuth()
 @Controller('client/relay')
 export class EventStreamController {
   constructor(private readonly streams: EventStreamService) {}
 
   @Get('events')
-  @UseGuards(JwtStreamGuard)
+  @ClientStreamAuth()
   @ApiOperation({
     summary: 'Server-sent events of your sessions, or of a room with ?room_id=',
     description:

@@ -9,6 +9,7 @@ import { Clock } from '../common/clock';
 import { Sweeper } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { EventLog, LoggedEvent, publicEventJson } from '../event-log/event-log.service';
+import { Metrics } from '../observability/metrics.service';
 
 /** What a stream wants: one app's events of sessions where a user is an anchor, or of a room. */
 export interface StreamFilter {
@@ -60,6 +61,7 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly events: EventLog,
     private readonly clock: Clock,
+    private readonly metrics: Metrics,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.sweeper = new Sweeper(
@@ -95,8 +97,9 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
     let set = this.byApp.get(s.appId);
     if (!set) this.byApp.set(s.appId, (set = new Set()));
     set.add(s);
+    this.metrics.openStreams.inc();
     return () => {
-      set.delete(s);
+      if (set.delete(s)) this.metrics.openStreams.dec();
       if (set.size === 0 && this.byApp.get(s.appId) === set) this.byApp.delete(s.appId);
     };
   }

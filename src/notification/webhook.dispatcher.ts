@@ -4,6 +4,7 @@ import { SweepingWorker } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { Database } from '../database/database.service';
 import { EventLog, publicEventJson } from '../event-log/event-log.service';
+import { Metrics } from '../observability/metrics.service';
 import { WebhookDeliveryStore } from './webhook-delivery.store';
 import { WEBHOOK_TIMEOUT_MS, WebhookSender } from './webhook.sender';
 import { retryDelayMs } from './webhook.signature';
@@ -29,6 +30,7 @@ export class WebhookDispatcher extends SweepingWorker {
     private readonly deliveries: WebhookDeliveryStore,
     private readonly sender: WebhookSender,
     private readonly clock: Clock,
+    private readonly metrics: Metrics,
     events: EventLog,
   ) {
     super(WebhookDispatcher.name, config.timerIntervalMs);
@@ -102,5 +104,8 @@ export class WebhookDispatcher extends SweepingWorker {
           deliveredAt: null,
         };
     await this.db.transaction((sql) => this.deliveries.complete(sql, id, leaseUntil, result, done));
+    this.metrics.webhookDeliveries.inc({
+      result: result.status === 'pending' ? 'retry' : result.status,
+    });
   }
 }

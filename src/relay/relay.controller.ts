@@ -1,8 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ClientUser } from '../auth/client-user';
 import { CurrentUser } from '../auth/current-user.decorator';
-import { JwtAuthGuard } from '../auth/jwt-auth.guard';
+import { ClientAuth } from '../auth/client-auth.decorator';
 import { ApiEnvelope } from '../common/api-envelope.decorator';
 import { IdentifierPipe } from '../common/identifier.pipe';
 import {
@@ -20,8 +20,7 @@ import { RelayService } from './relay.service';
 const Id = () => Param('relay_id', IdentifierPipe);
 
 @ApiTags('relay')
-@ApiBearerAuth()
-@UseGuards(JwtAuthGuard)
+@ClientAuth()
 @Controller('client/relay')
 export class RelayController {
   constructor(private readonly relays: RelayService) {}

@@ -27,6 +27,8 @@ export interface TestApp {
   config: AppConfig;
   dataSource: DataSource;
   baseUrl: string;
+  /** Every JSON log line the app wrote, as text, oldest first. */
+  logs: string[];
   /** The database this app uses: `mysql://.../relay_e2e_x` or `sqlite:/tmp/.../relay.db`. */
   databaseUrl: string;
   call<T = any>(method: string, path: string, options?: CallOptions): Promise<HttpAnswer<T>>;
@@ -83,7 +85,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       : { url: env.DATABASE_URL, drop: async () => undefined };
   const databaseUrl = db.url;
   const config = loadConfig({ NODE_ENV: 'test', ...env, DATABASE_URL: databaseUrl });
-  const app = await createApp(config, false);
+  const logs: string[] = [];
+  const app = await createApp(config, {
+    logDestination: { write: (line: string) => logs.push(line) },
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
@@ -95,6 +100,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     dataSource: app.get(DataSource),
     baseUrl,
     databaseUrl,
+    logs,
     call: (method, path, options = {}) => call(baseUrl, method, path, options),
     stop,
     close: async () => {
