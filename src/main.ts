@@ -28,7 +28,8 @@ async function main(): Promise<void> {
   const db =
     config.database.kind === 'mysql' ? 'MySQL/MariaDB' : `SQLite file ${config.database.file}`;
   await app.listen({ port: config.port, host: '0.0.0.0' });
-  logger.log(`listening on port ${config.port} with ${db}; Swagger UI at /docs`);
+  const { port } = app.getHttpServer().address() as { port: number };
+  logger.log(`listening on port ${port} with ${db}; Swagger UI at /docs`);
 
   // Nest's own signal handling re-raises the signal after closing, so the exit code would
   // be 143; an orderly drain must end with 0. app.close() ends the streams with a last

@@ -83,7 +83,7 @@ describe('startup', () => {
     child.kill('SIGTERM');
     await exit;
     expect(output).toMatch(/using development keys for JWT_SECRET/);
-    expect(output).toMatch(/listening on port 0 with SQLite file/);
+    expect(output).toMatch(/listening on port \d+ with SQLite file/);
   });
 
   describe('npm run token', () => {

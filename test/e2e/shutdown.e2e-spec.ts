@@ -1,0 +1,78 @@
+/**
+ * SIGTERM as an orchestrator sends it: requests already in flight are answered, open streams
+ * get a last message and end, and the process exits with code 0 within 10 seconds.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { signClientToken } from '../../src/auth/client-token';
+import { DEV_KEYS } from '../../src/config/app.config';
+import { openStream } from '../utils/sse-client';
+
+const ROOT = join(__dirname, '..', '..');
+
+describe('graceful shutdown', () => {
+  let dir: string;
+  let child: ChildProcess;
+  let output = '';
+  let exited: Promise<number | null>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-shutdown-'));
+    child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: '0',
+        DATABASE_URL: `sqlite:${join(dir, 'relay.db')}`,
+      },
+    });
+    exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const look = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/listening on port \d+/.test(output)) resolve();
+      };
+      child.stdout?.on('data', look);
+      child.stderr?.on('data', look);
+      void exited.then(() => reject(new Error(`exited before listening:\n${output}`)));
+    });
+  });
+  afterAll(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers in-flight requests, ends streams with a last message, and exits 0 within 10 s', async () => {
+    const port = Number(/listening on port (\d+)/.exec(output)?.[1]);
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const token = signClientToken(DEV_KEYS.JWT_SECRET, {
+      appId: 'default',
+      userId: 'shutdown_user',
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+    });
+    const stream = await openStream(baseUrl, '/client/relay/events', { token });
+    expect(stream.status).toBe(200);
+
+    const inFlight = Array.from({ length: 20 }, (_, i) =>
+      fetch(`${baseUrl}/client/live/room/instance`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: `room ${i}` }),
+      }).then((r) => r.status),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const signalled = Date.now();
+    child.kill('SIGTERM');
+
+    expect(await Promise.all(inFlight)).toEqual(Array(20).fill(200));
+    await stream.waitForEnd(10_000);
+    expect(stream.comments.map((c) => c.text).pop()).toMatch(/shutting down/);
+    const code = await exited;
+    expect(code).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    expect(output).toMatch(/SIGTERM: draining/);
+    expect(output).toMatch(/drained; bye/);
+  }, 30_000);
+});
