@@ -70,6 +70,14 @@ describe('readiness while the database is away', () => {
           return false;
         }
       };
+      const running = () => {
+        try {
+          execFileSync('pgrep', ['-x', 'mariadbd'], { stdio: 'ignore' });
+          return true;
+        } catch {
+          return false;
+        }
+      };
       execFileSync('mysqladmin', ['--host=127.0.0.1', '--user=root', 'shutdown']);
       try {
         await eventually('MariaDB to stop', async () => !ping(), 30_000);
@@ -80,6 +88,9 @@ describe('readiness while the database is away', () => {
         expect(failed.body.message).toBe('database error');
         expectNoInternals(failed.body);
       } finally {
+        // The server stops answering before its process has gone; started too early, the
+        // daemon tool would see it still running and do nothing.
+        await eventually('the MariaDB process to exit', async () => !running(), 60_000);
         execFileSync('start-stop-daemon', [
           '--start',
           '--oknodo',
