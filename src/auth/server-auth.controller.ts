@@ -8,7 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, Matches, MaxLength } from 'class-validator';
-import { ApiEnvelope } from '../common/api-envelope.decorator';
+import { ApiEnvelope, SERVER_ERRORS } from '../common/api-envelope.decorator';
 import { Clock } from '../common/clock';
 import { badRequest } from '../common/domain.error';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
@@ -21,25 +21,28 @@ import { Optional } from '../common/validation';
 const DAY_S = 86400;
 
 export class IssueTokenQuery {
-  @ApiPropertyOptional({ example: 'default' })
+  @ApiPropertyOptional({ example: 'default', pattern: IDENTIFIER_PATTERN.source })
   @Optional()
   @Matches(IDENTIFIER_PATTERN, {
     message: 'app_id must be 1-64 characters of letters, digits, _ . : -',
   })
   app_id?: string;
 
-  @ApiProperty({ example: 'alice' })
+  @ApiProperty({ example: 'alice', pattern: IDENTIFIER_PATTERN.source })
   @Matches(IDENTIFIER_PATTERN, {
     message: 'user_id must be 1-64 characters of letters, digits, _ . : -',
   })
   user_id!: string;
 
-  @ApiPropertyOptional({ example: 'ios-1' })
+  @ApiPropertyOptional({ example: 'ios-1', maxLength: 128 })
   @Optional()
   @MaxLength(128)
   device_id?: string;
 
-  @ApiPropertyOptional({ description: 'unix seconds; default 7 days ahead, at most 30' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: 'unix seconds; default 7 days ahead, at most 30 (more is 400)',
+  })
   @Optional()
   @Type(() => Number)
   @IsInt()
@@ -47,8 +50,10 @@ export class IssueTokenQuery {
 }
 
 export class IssuedTokenView {
-  @ApiProperty() access_token!: string;
-  @ApiProperty({ description: 'unix seconds' }) expires_at!: number;
+  @ApiProperty({ description: 'the client JWT (HS256)', example: 'eyJhbGciOiJIUzI1NiJ9.e30.c2ln' })
+  access_token!: string;
+  @ApiProperty({ type: 'integer', description: 'unix seconds', example: 1764687600 })
+  expires_at!: number;
 }
 
 @ApiTags('server')
@@ -63,7 +68,7 @@ export class ServerAuthController {
 
   @Get('token')
   @ApiOperation({ summary: 'Issue a client token for one of your users' })
-  @ApiEnvelope(IssuedTokenView, [400, 401])
+  @ApiEnvelope(IssuedTokenView, SERVER_ERRORS)
   issue(@Query() query: IssueTokenQuery): IssuedTokenView {
     const now = Math.floor(this.clock.now() / 1000);
     const expiresAt = query.expires_at ?? now + 7 * DAY_S;

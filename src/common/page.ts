@@ -5,7 +5,7 @@ import { Optional } from './validation';
 
 /** `limit` and `cursor` of the list endpoints; the cursor is the last id of the page before. */
 export class PageQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
   @Optional()
   @Type(() => Number)
   @IsInt()
@@ -13,7 +13,10 @@ export class PageQuery {
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page; empty for the first' })
+  @ApiPropertyOptional({
+    pattern: '^([1-9]\\d{0,15})?$',
+    description: 'next_cursor of the previous page; empty for the first',
+  })
   @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
   @Optional()
   @Matches(/^[1-9]\d{0,15}$/, { message: 'cursor must be a next_cursor this API returned' })

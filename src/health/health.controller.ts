@@ -1,9 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiEnvelope } from '../common/api-envelope.decorator';
 import { DomainError, ErrorCode } from '../common/domain.error';
 import { Database } from '../database/database.service';
 
 const READY_TIMEOUT_MS = 2000;
+
+export class HealthView {
+  @ApiProperty({ enum: ['ok', 'ready'], description: 'ok: /healthz; ready: /readyz' })
+  status!: 'ok' | 'ready';
+}
 
 @ApiTags('operations')
 @Controller()
@@ -11,21 +17,16 @@ export class HealthController {
   constructor(private readonly db: Database) {}
 
   @Get('healthz')
-  @ApiOkResponse({
-    description: 'the process is up',
-    schema: { example: { code: 0, data: { status: 'ok' } } },
-  })
-  health(): { status: string } {
+  @ApiOperation({ summary: 'The process is up' })
+  @ApiEnvelope(HealthView, [])
+  health(): HealthView {
     return { status: 'ok' };
   }
 
   @Get('readyz')
-  @ApiOkResponse({
-    description: 'the database answers',
-    schema: { example: { code: 0, data: { status: 'ready' } } },
-  })
-  @ApiResponse({ status: 503, description: 'code 503: the database does not answer' })
-  async ready(): Promise<{ status: string }> {
+  @ApiOperation({ summary: 'The database answers (503 if not)' })
+  @ApiEnvelope(HealthView, [503])
+  async ready(): Promise<HealthView> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('timed out')), READY_TIMEOUT_MS);

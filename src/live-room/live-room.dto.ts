@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, IsString, MaxLength, MinLength } from 'class-validator';
+import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { LiveRoom } from './live-room.entity';
 import { Optional } from '../common/validation';
 
@@ -33,30 +34,54 @@ export class CreateRoomDto {
   extends?: Record<string, string>;
 }
 
+const ID_DOC = { type: 'string', pattern: IDENTIFIER_PATTERN.source } as const;
+const UNIX_SECONDS_DOC = {
+  type: 'integer',
+  minimum: 0,
+  description: 'unix seconds, 0 when unset',
+} as const;
+
 export class AnchorInfoView {
-  @ApiProperty({ example: 'alice' })
+  @ApiProperty({ ...ID_DOC, example: 'alice' })
   user_id!: string;
 }
 
 export class RoomView {
-  @ApiProperty({ example: 'room_3f2a9c' }) live_id!: string;
-  @ApiProperty() title!: string;
-  @ApiProperty() notice!: string;
-  @ApiProperty() cover_url!: string;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  @ApiProperty({ ...ID_DOC, example: 'room_3f2a9c' }) live_id!: string;
+  @ApiProperty({ example: 'Friday night PK' }) title!: string;
+  @ApiProperty({ example: '', description: '"" when not set' }) notice!: string;
+  @ApiProperty({ example: '', description: '"" when not set' }) cover_url!: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { level: 'gold' },
+    description: '{} when empty',
+  })
   extends!: Record<string, string>;
-  @ApiProperty({ example: 'alice' }) anchor_id!: string;
+  @ApiProperty({ ...ID_DOC, example: 'alice' }) anchor_id!: string;
   @ApiProperty({ type: AnchorInfoView }) anchor_info!: AnchorInfoView;
-  @ApiProperty({ enum: [0, 1, 2], description: '0 created, 1 live, 2 stopped' })
+  @ApiProperty({
+    type: 'integer',
+    enum: [0, 1, 2],
+    example: 1,
+    description: '0 created, 1 live, 2 stopped',
+  })
   live_status!: number;
-  @ApiProperty({ description: "the room's non-terminal relay, or empty" }) pk_id!: string;
-  @ApiProperty({ description: 'unix seconds, 0 when unset' }) start_time!: number;
-  @ApiProperty({ description: 'unix seconds, 0 when unset' }) end_time!: number;
+  @ApiProperty({
+    type: 'string',
+    pattern: `^$|${IDENTIFIER_PATTERN.source}`,
+    example: '',
+    description: "the room's non-terminal relay, or empty",
+  })
+  pk_id!: string;
+  @ApiProperty({ ...UNIX_SECONDS_DOC, example: 1764082800 }) start_time!: number;
+  @ApiProperty({ ...UNIX_SECONDS_DOC, example: 0 }) end_time!: number;
 }
 
 export class HeartbeatView {
-  @ApiProperty() live_id!: string;
-  @ApiProperty({ example: 1 }) live_status!: number;
+  @ApiProperty({ ...ID_DOC, example: 'room_3f2a9c' }) live_id!: string;
+  @ApiProperty({ type: 'integer', enum: [1], example: 1, description: 'always 1: live' })
+  live_status!: number;
 }
 
 const seconds = (ms: number | null) => (ms === null ? 0 : Math.floor(ms / 1000));

@@ -8,9 +8,9 @@ import {
   Query,
   UseGuards,
 } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { QiniuMacGuard } from '../auth/qiniu-mac.guard';
-import { ApiEnvelope } from '../common/api-envelope.decorator';
+import { ApiEnvelope, DATABASE_ERRORS, SERVER_ERRORS } from '../common/api-envelope.decorator';
 import { badRequest } from '../common/domain.error';
 import { DeliveryListView, DeliveryView, ListDeliveriesQuery } from './dead-letter.dto';
 import { DeadLetterService } from './dead-letter.service';
@@ -32,7 +32,7 @@ export class DeadLetterController {
   @ApiOperation({
     summary: 'Webhook deliveries by status (default failed: the dead letters), newest first',
   })
-  @ApiEnvelope(DeliveryListView, [400, 401])
+  @ApiEnvelope(DeliveryListView, [...SERVER_ERRORS, ...DATABASE_ERRORS])
   list(@Query() query: ListDeliveriesQuery): Promise<DeliveryListView> {
     return this.deadLetters.list(query);
   }
@@ -40,7 +40,8 @@ export class DeadLetterController {
   @Post(':id/redeliver')
   @HttpCode(200)
   @ApiOperation({ summary: 'Queue a failed or delivered delivery again, its attempts reset' })
-  @ApiEnvelope(DeliveryView, [400, 401, 404, 601])
+  @ApiParam({ name: 'id', schema: { type: 'integer' }, description: 'a delivery id' })
+  @ApiEnvelope(DeliveryView, [...SERVER_ERRORS, 404, 413, 601, ...DATABASE_ERRORS])
   redeliver(@DeliveryId() id: number): Promise<DeliveryView> {
     return this.deadLetters.redeliver(id);
   }

@@ -1,7 +1,9 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import { PageQuery } from '../common/page';
+import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { Optional } from '../common/validation';
+import { RelaySessionView, STOP_REASONS } from '../relay/relay.dto';
 import { publicEvent } from '../event-log/event-log.service';
 import { DeliveryStatus } from './webhook-delivery.entity';
 import { DeliveryWithEvent } from './webhook-delivery.store';
@@ -13,29 +15,81 @@ export class ListDeliveriesQuery extends PageQuery {
   status?: DeliveryStatus;
 }
 
+export class StatusChangedData {
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 6,
+    example: 0,
+    description: 'null for the event that creates the session',
+  })
+  from!: number | null;
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 6, example: 1 }) to!: number;
+  @ApiProperty({
+    enum: ['', ...STOP_REASONS],
+    example: '',
+    description: 'the stop_reason on a move to 5 or 6, else ""',
+  })
+  reason!: string;
+  @ApiProperty({ type: RelaySessionView, description: 'the session after the change' })
+  session!: RelaySessionView;
+}
+
+export class ExtendsUpdatedData {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string', nullable: true },
+    example: { score_a: '12', obsolete: null },
+    description: 'the keys that changed: a string was set, null was deleted',
+  })
+  changed!: Record<string, string | null>;
+  @ApiProperty({ type: RelaySessionView, description: 'the session after the change' })
+  session!: RelaySessionView;
+}
+
+@ApiExtraModels(StatusChangedData, ExtendsUpdatedData)
 export class EventView {
-  @ApiProperty() id!: number;
-  @ApiProperty({ example: 'relay.status_changed' }) type!: string;
-  @ApiProperty() relay_id!: string;
-  @ApiProperty() app_id!: string;
-  @ApiProperty({ description: '1, 2, 3... within one relay' }) seq!: number;
-  @ApiProperty({ example: '2026-11-25T15:00:00.000Z' }) occurred_at!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true }) data!: unknown;
+  @ApiProperty({ type: 'integer', example: 42, description: 'increases over the whole log' })
+  id!: number;
+  @ApiProperty({ enum: ['relay.status_changed', 'relay.extends_updated'] }) type!: string;
+  @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'relay_8c1d2e' }) relay_id!: string;
+  @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'default' }) app_id!: string;
+  @ApiProperty({ type: 'integer', minimum: 1, description: '1, 2, 3... within one relay' })
+  seq!: number;
+  @ApiProperty({ format: 'date-time', example: '2026-11-25T15:00:00.000Z' }) occurred_at!: string;
+  @ApiProperty({
+    oneOf: [
+      { $ref: getSchemaPath(StatusChangedData) },
+      { $ref: getSchemaPath(ExtendsUpdatedData) },
+    ],
+    description:
+      'StatusChangedData for relay.status_changed, ExtendsUpdatedData for relay.extends_updated',
+  })
+  data!: StatusChangedData | ExtendsUpdatedData;
 }
 
 export class DeliveryView {
-  @ApiProperty({ description: 'the delivery: one event to one URL' }) id!: number;
-  @ApiProperty() event_id!: number;
-  @ApiProperty() url!: string;
-  @ApiProperty() attempts!: number;
-  @ApiProperty() last_error!: string;
+  @ApiProperty({ type: 'integer', example: 7, description: 'the delivery: one event to one URL' })
+  id!: number;
+  @ApiProperty({ type: 'integer', example: 42 }) event_id!: number;
+  @ApiProperty({ example: 'https://hooks.example.com/relay' }) url!: string;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 10 }) attempts!: number;
+  @ApiProperty({ example: 'HTTP 503', description: '"" when none' }) last_error!: string;
   @ApiProperty({ enum: ['failed', 'pending', 'delivered'] }) status!: DeliveryStatus;
   @ApiProperty({ type: EventView }) event!: EventView;
 }
 
 export class DeliveryListView {
   @ApiProperty({ type: [DeliveryView] }) list!: DeliveryView[];
-  @ApiProperty({ type: String, nullable: true }) next_cursor!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    pattern: '^[1-9]\\d{0,15}$',
+    example: null,
+    description: 'pass as ?cursor= for the next page; null on the last page',
+  })
+  next_cursor!: string | null;
 }
 
 export function toDeliveryView(d: DeliveryWithEvent): DeliveryView {

@@ -1,11 +1,43 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientUser } from '../auth/client-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { ClientStreamAuth } from '../auth/client-auth.decorator';
+import { ApiEnvelope, CLIENT_ERRORS } from '../common/api-envelope.decorator';
 import { EventStreamService } from './event-stream.service';
 import { StreamQuery } from './event-stream.dto';
+
+const EXAMPLE_EVENT = {
+  id: 42,
+  type: 'relay.status_changed',
+  relay_id: 'relay_8c1d2e',
+  app_id: 'default',
+  seq: 2,
+  occurred_at: '2026-11-25T15:00:03.000Z',
+  data: {
+    from: 1,
+    to: 2,
+    reason: '',
+    session: {
+      sid: 'relay_8c1d2e',
+      relay_id: 'relay_8c1d2e',
+      app_id: 'default',
+      init_user_id: 'alice',
+      init_room_id: 'room_a',
+      recv_room_id: 'room_b',
+      recv_user_id: 'bob',
+      status: 2,
+      stop_reason: '',
+      start_at: '2026-11-25 15:00:00',
+      stop_at: null,
+      created_at: '2026-11-25 15:00:00',
+      updated_at: '2026-11-25 15:00:03',
+      duration_s: null,
+      extends: {},
+    },
+  },
+};
 
 @ApiTags('relay')
 @Controller('client/relay')
@@ -17,13 +49,21 @@ export class EventStreamController {
   @ApiOperation({
     summary: 'Server-sent events of your sessions, or of a room with ?room_id=',
     description:
-      'Each message has `id:` (the event id), `event:` (the type) and `data:` (the event JSON). ' +
+      'Each message has `id:` (the event id), `event:` (the type) and `data:` (the event JSON, ' +
+      'schema EventView). ' +
       'Reconnect with Last-Event-ID (header or last_event_id) to receive what you missed first. ' +
       'A comment line comes every 15 s.',
   })
-  @ApiProduces('text/event-stream')
-  @ApiResponse({ status: 200, description: 'text/event-stream' })
-  @ApiResponse({ status: 401, description: 'code 401: missing or bad token; code 499: expired' })
+  @ApiEnvelope(
+    {
+      mediaType: 'text/event-stream',
+      description: 'the stream: `retry:`, then a message per event and a comment every 15 s',
+      example:
+        'retry: 2000\n\nid: 42\nevent: relay.status_changed\n' +
+        `data: ${JSON.stringify(EXAMPLE_EVENT)}\n\n: keep-alive\n\n`,
+    },
+    CLIENT_ERRORS,
+  )
   stream(
     @CurrentUser() user: ClientUser,
     @Query() query: StreamQuery,

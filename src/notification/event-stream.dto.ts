@@ -5,6 +5,7 @@ import { Optional } from '../common/validation';
 
 export class StreamQuery {
   @ApiPropertyOptional({
+    pattern: IDENTIFIER_PATTERN.source,
     description: "a room's events, for its audience; default: your own sessions' events",
   })
   @Optional()
@@ -14,6 +15,7 @@ export class StreamQuery {
   room_id?: string;
 
   @ApiPropertyOptional({
+    pattern: '^\\d{1,16}$',
     description: 'resume after this event id (or send the Last-Event-ID header)',
   })
   @Optional()

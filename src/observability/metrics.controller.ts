@@ -1,5 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiEnvelope } from '../common/api-envelope.decorator';
 import { Metrics } from './metrics.service';
 
 @ApiTags('operations')
@@ -9,7 +10,17 @@ export class MetricsController {
 
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOkResponse({ description: 'Prometheus text format', content: { 'text/plain': {} } })
+  @ApiOperation({ summary: 'Prometheus metrics; HTTP ones are named http_...' })
+  @ApiEnvelope(
+    {
+      mediaType: 'text/plain',
+      description: 'Prometheus text exposition format 0.0.4',
+      example:
+        '# HELP http_requests_total HTTP requests answered, by route and status code\n# TYPE http_requests_total counter\n' +
+        'http_requests_total{method="GET",route="/healthz",status_code="200"} 3\n',
+    },
+    [],
+  )
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
   }

@@ -35,6 +35,7 @@ export class StartRelayDto {
   extends?: Record<string, string>;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 10,
     maximum: 86400,
     description: 'ends the relay that long after it is agreed',
@@ -66,7 +67,11 @@ export class UpdateExtendsDto {
 }
 
 export class ListRelaysQuery extends PageQuery {
-  @ApiPropertyOptional({ example: '0,1', description: 'comma-separated statuses 0-6' })
+  @ApiPropertyOptional({
+    example: '0,1',
+    pattern: '^[0-6](,[0-6]){0,6}$',
+    description: 'comma-separated statuses 0-6',
+  })
   @Optional()
   @Matches(/^[0-6](,[0-6]){0,6}$/, { message: 'status must be comma-separated numbers 0-6' })
   status?: string;
@@ -77,45 +82,94 @@ export class ListRelaysQuery extends PageQuery {
   role?: 'init' | 'recv' | 'any';
 }
 
+/** Identifiers as the service stores them (CONTRACT.md section 2). */
+const ID_DOC = { type: 'string', pattern: IDENTIFIER_PATTERN.source } as const;
+const STATUS_DOC = {
+  type: 'integer',
+  enum: [0, 1, 2, 3, 4, 5, 6],
+  description:
+    '0 waiting, 1 agreed, 2 initiator joined, 3 receiver joined, 4 both, 5 rejected, 6 ended',
+} as const;
+/** `stop_reason` values (CONTRACT.md section 5). */
+export const STOP_REASONS = [
+  'stopped',
+  'cancelled',
+  'rejected',
+  'invite_timeout',
+  'join_timeout',
+  'duration_elapsed',
+  'room_stopped',
+  'room_offline',
+  'admin',
+];
+const LOCAL_TIME_DOC = {
+  type: 'string',
+  nullable: true,
+  pattern: '^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$',
+  description: '"YYYY-MM-DD HH:mm:ss" in the server\'s time zone, or null',
+} as const;
+const CURSOR_DOC = {
+  type: 'string',
+  nullable: true,
+  pattern: '^[1-9]\\d{0,15}$',
+  description: 'pass as ?cursor= for the next page; null on the last page',
+} as const;
+
 export class RelaySessionView {
-  @ApiProperty({ description: 'the relay id (seed name)' }) sid!: string;
-  @ApiProperty() relay_id!: string;
-  @ApiProperty() app_id!: string;
-  @ApiProperty() init_user_id!: string;
-  @ApiProperty() init_room_id!: string;
-  @ApiProperty() recv_room_id!: string;
-  @ApiProperty() recv_user_id!: string;
-  @ApiProperty({ enum: [0, 1, 2, 3, 4, 5, 6] }) status!: number;
-  @ApiProperty({ example: '', description: 'empty until the relay ends' }) stop_reason!: string;
-  @ApiProperty({ type: String, nullable: true, example: '2026-11-25 15:00:00' }) start_at!:
-    string | null;
-  @ApiProperty({ type: String, nullable: true }) stop_at!: string | null;
-  @ApiProperty({ type: String, nullable: true }) created_at!: string | null;
-  @ApiProperty({ type: String, nullable: true }) updated_at!: string | null;
-  @ApiProperty({ type: Number, nullable: true }) duration_s!: number | null;
-  @ApiProperty(EXTENDS_DOC) extends!: Record<string, string>;
+  @ApiProperty({ ...ID_DOC, description: 'the relay id (seed name)', example: 'relay_8c1d2e' })
+  sid!: string;
+  @ApiProperty({ ...ID_DOC, example: 'relay_8c1d2e' }) relay_id!: string;
+  @ApiProperty({ ...ID_DOC, example: 'default' }) app_id!: string;
+  @ApiProperty({ ...ID_DOC, example: 'alice' }) init_user_id!: string;
+  @ApiProperty({ ...ID_DOC, example: 'room_a' }) init_room_id!: string;
+  @ApiProperty({ ...ID_DOC, example: 'room_b' }) recv_room_id!: string;
+  @ApiProperty({ ...ID_DOC, example: 'bob' }) recv_user_id!: string;
+  @ApiProperty({ ...STATUS_DOC, example: 1 }) status!: number;
+  @ApiProperty({
+    type: 'string',
+    enum: ['', ...STOP_REASONS],
+    example: '',
+    description: 'empty until the relay ends',
+  })
+  stop_reason!: string;
+  @ApiProperty({
+    ...LOCAL_TIME_DOC,
+    example: '2026-11-25 15:00:00',
+    description: 'when it was agreed (status 1); null before',
+  })
+  start_at!: string | null;
+  @ApiProperty({ ...LOCAL_TIME_DOC, example: null, description: 'when it reached 5 or 6' })
+  stop_at!: string | null;
+  @ApiProperty({ ...LOCAL_TIME_DOC, example: '2026-11-25 14:59:58' }) created_at!: string | null;
+  @ApiProperty({ ...LOCAL_TIME_DOC, example: '2026-11-25 15:00:00' }) updated_at!: string | null;
+  @ApiProperty({ type: 'integer', nullable: true, minimum: 10, maximum: 86400, example: null })
+  duration_s!: number | null;
+  @ApiProperty({ ...EXTENDS_DOC, description: '{} when empty' }) extends!: Record<string, string>;
 }
 
 export class RelayTokenView {
-  @ApiProperty() relay_id!: string;
-  @ApiProperty({ enum: [0, 1, 2, 3, 4, 5, 6] }) relay_status!: number;
-  @ApiProperty({ description: 'Qiniu RTC room token for the other room; empty while waiting' })
+  @ApiProperty({ ...ID_DOC, example: 'relay_8c1d2e' }) relay_id!: string;
+  @ApiProperty({ ...STATUS_DOC, example: 1 }) relay_status!: number;
+  @ApiProperty({
+    description: 'Qiniu RTC room token for the other room; empty while waiting (status 0)',
+    example: 'AK:c2lnbg==:eyJhcHBJZCI6ImFwcCJ9',
+  })
   relay_token!: string;
 }
 
 export class RelayStatusView {
-  @ApiProperty() relay_id!: string;
-  @ApiProperty({ enum: [0, 1, 2, 3, 4, 5, 6] }) relay_status!: number;
+  @ApiProperty({ ...ID_DOC, example: 'relay_8c1d2e' }) relay_id!: string;
+  @ApiProperty({ ...STATUS_DOC, example: 2 }) relay_status!: number;
 }
 
 export class RelayExtendsView {
-  @ApiProperty() relay_id!: string;
-  @ApiProperty(EXTENDS_DOC) extends!: Record<string, string>;
+  @ApiProperty({ ...ID_DOC, example: 'relay_8c1d2e' }) relay_id!: string;
+  @ApiProperty({ ...EXTENDS_DOC, description: 'the merged map' }) extends!: Record<string, string>;
 }
 
 export class RelayListView {
   @ApiProperty({ type: [RelaySessionView] }) list!: RelaySessionView[];
-  @ApiProperty({ type: String, nullable: true }) next_cursor!: string | null;
+  @ApiProperty({ ...CURSOR_DOC, example: '1234' }) next_cursor!: string | null;
 }
 
 export function toRelayView(s: RelaySession): RelaySessionView {

@@ -6,6 +6,7 @@ import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app.config';
+import { openApiValidator } from './openapi-validator';
 
 export interface HttpAnswer<T = any> {
   status: number;
@@ -20,6 +21,11 @@ export interface CallOptions {
   /** Sent as JSON unless it is a string (then sent as it is). */
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * Skips the check against /docs-json, for the few specs that call what is deliberately not an
+   * API operation (an unknown route). Every other answer must be what the docs describe.
+   */
+  unchecked?: boolean;
 }
 
 export interface TestApp {
@@ -31,6 +37,7 @@ export interface TestApp {
   logs: string[];
   /** The database this app uses: `mysql://.../relay_e2e_x` or `sqlite:/tmp/.../relay.db`. */
   databaseUrl: string;
+  /** Calls the app; the answer is checked against its OpenAPI document (see `unchecked`). */
   call<T = any>(method: string, path: string, options?: CallOptions): Promise<HttpAnswer<T>>;
   /** Stops the app and keeps its database, as a node going down would. */
   stop(): Promise<void>;
@@ -101,13 +108,32 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     baseUrl,
     databaseUrl,
     logs,
-    call: (method, path, options = {}) => call(baseUrl, method, path, options),
+    call: async (method, path, options = {}) => {
+      const answer = await call(baseUrl, method, path, options);
+      if (options.unchecked !== true && !isCorsPreflight(method, options.headers)) {
+        const validator = await openApiValidator(baseUrl);
+        const body = answer.text.length === 0 ? undefined : answer.body;
+        validator.check(method, path, answer.status, answer.headers.get('content-type'), body);
+      }
+      return answer;
+    },
     stop,
     close: async () => {
       await stop();
       await db.drop();
     },
   };
+}
+
+/**
+ * A CORS preflight is answered by the CORS layer before any route, and OpenAPI has no way to
+ * describe it; its answer is checked by the CORS specs themselves.
+ */
+function isCorsPreflight(method: string, headers: Record<string, string> = {}): boolean {
+  return (
+    method.toUpperCase() === 'OPTIONS' &&
+    Object.keys(headers).some((name) => name.toLowerCase() === 'access-control-request-method')
+  );
 }
 
 export async function call<T = any>(
