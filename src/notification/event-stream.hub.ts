@@ -27,8 +27,12 @@ export interface Subscriber extends StreamFilter {
 
 /** How often each node reads the log for events made on other nodes. */
 const FOLLOW_INTERVAL_MS = 200;
-/** An id missing this long is taken as a rolled-back transaction's, and passed. */
-const GAP_WAIT_MS = 1000;
+/**
+ * An id missing this long is taken as a rolled-back transaction's, and passed. The event insert
+ * is the last statement before COMMIT, so a committing id shows up within milliseconds; the wait
+ * must stay well under the 1 s cross-node promise, and a later commit is still sent, late.
+ */
+const GAP_WAIT_MS = 300;
 /** ...but it is still looked for this long, and sent late should it commit after all. */
 const LATE_WATCH_MS = 60_000;
 export const KEEP_ALIVE_MS = 15_000;
@@ -114,6 +118,16 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.late.size > 0) await this.sendLate();
     const rows = await this.events.after(this.cursor, limit);
     const now = this.clock.now();
+    // Every missing id is timed from the first read that shows an id above it, not from when
+    // the cursor reaches it; otherwise each gap behind another would cost its own full wait.
+    let expected = this.cursor + 1;
+    for (const e of rows) {
+      const id = Number(e.id);
+      for (let missing = expected; missing < id; missing++) {
+        if (!this.gaps.has(missing)) this.gaps.set(missing, now);
+      }
+      expected = id + 1;
+    }
     for (const e of rows) {
       const id = Number(e.id);
       if (id > this.cursor + 1 && !this.passGap(this.cursor + 1, id, now)) break;

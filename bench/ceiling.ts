@@ -1,0 +1,518 @@
+/**
+ * The ceiling: a bare Fastify + mysql2 server doing the essential work of each benchmarked
+ * endpoint (verify the HS256 token, the same SQL in the same transactions, the same JSON
+ * envelope) and nothing else. Run as its own process by bench/run.ts:
+ *   PORT=... DATABASE_URL=mysql://... node -r ts-node/register/transpile-only bench/ceiling.ts
+ */
+import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
+import Fastify, { FastifyReply, FastifyRequest } from 'fastify';
+import { verify } from 'jsonwebtoken';
+import { createPool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { BENCH_KEYS } from './common';
+
+const JWT_KEY = createSecretKey(Buffer.from(BENCH_KEYS.jwtSecret));
+const TOKEN_TTL_S = 3600;
+
+const pool = createPool({ uri: process.env.DATABASE_URL, connectionLimit: 20 });
+
+interface User {
+  userId: string;
+  appId: string;
+}
+
+class Fail extends Error {
+  constructor(
+    readonly http: number,
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function auth(request: FastifyRequest): User {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') throw new Fail(401, 401, 'missing token');
+  const token = header.startsWith('Bearer ') ? header.slice(7) : header;
+  let claims: { UserId?: unknown; AppId?: unknown };
+  try {
+    claims = verify(token, JWT_KEY, { algorithms: ['HS256'] }) as typeof claims;
+  } catch {
+    throw new Fail(401, 401, 'bad token');
+  }
+  if (typeof claims.UserId !== 'string') throw new Fail(401, 401, 'no UserId');
+  return {
+    userId: claims.UserId,
+    appId: typeof claims.AppId === 'string' ? claims.AppId : 'default',
+  };
+}
+
+const pad = (n: number) => (n < 10 ? '0' : '') + n;
+function time(ms: number | null): string | null {
+  if (ms === null) return null;
+  const d = new Date(Number(ms));
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+  );
+}
+
+const COLUMNS =
+  'id, relay_id AS relayId, app_id AS appId, init_user_id AS initUserId, ' +
+  'init_room_id AS initRoomId, recv_user_id AS recvUserId, recv_room_id AS recvRoomId, status, ' +
+  'stop_reason AS stopReason, duration_s AS durationS, extends_json AS extendsJson, version, ' +
+  'start_at AS startAt, stop_at AS stopAt, deadline_at AS deadlineAt, ' +
+  'created_at AS createdAt, updated_at AS updatedAt';
+
+const ROOM_COLUMNS =
+  'live_id AS liveId, app_id AS appId, title, notice, cover_url AS coverUrl, ' +
+  'extends_json AS extendsJson, anchor_id AS anchorId, live_status AS liveStatus, pk_id AS pkId, ' +
+  'start_at AS startAt, end_at AS endAt, heartbeat_at AS heartbeatAt, ' +
+  'created_at AS createdAt, updated_at AS updatedAt';
+
+interface Session {
+  id: number;
+  relayId: string;
+  appId: string;
+  initUserId: string;
+  initRoomId: string;
+  recvUserId: string;
+  recvRoomId: string;
+  status: number;
+  stopReason: string;
+  durationS: number | null;
+  extendsJson: string;
+  version: number;
+  startAt: number | null;
+  stopAt: number | null;
+  deadlineAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+function view(s: Session) {
+  return {
+    sid: s.relayId,
+    relay_id: s.relayId,
+    app_id: s.appId,
+    init_user_id: s.initUserId,
+    init_room_id: s.initRoomId,
+    recv_room_id: s.recvRoomId,
+    recv_user_id: s.recvUserId,
+    status: s.status,
+    stop_reason: s.stopReason,
+    start_at: time(s.startAt),
+    stop_at: time(s.stopAt),
+    created_at: time(s.createdAt),
+    updated_at: time(s.updatedAt),
+    duration_s: s.durationS,
+    extends: JSON.parse(s.extendsJson) as Record<string, string>,
+  };
+}
+
+const b64 = (data: Buffer | string) =>
+  Buffer.from(data).toString('base64').replace(/\//g, '_').replace(/\+/g, '-');
+
+function roomToken(roomName: string, userId: string): string {
+  const encoded = b64(
+    JSON.stringify({
+      appId: BENCH_KEYS.rtcAppId,
+      roomName,
+      userId,
+      expireAt: Math.floor(Date.now() / 1000) + TOKEN_TTL_S,
+      permission: 'user',
+    }),
+  );
+  const signature = b64(createHmac('sha1', BENCH_KEYS.qiniuSecretKey).update(encoded).digest());
+  return `${BENCH_KEYS.qiniuAccessKey}:${signature}:${encoded}`;
+}
+
+async function transaction<T>(work: (c: PoolConnection) => Promise<T>): Promise<T> {
+  const c = await pool.getConnection();
+  try {
+    await c.query('START TRANSACTION');
+    try {
+      const result = await work(c);
+      await c.query('COMMIT');
+      return result;
+    } catch (error) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    c.release();
+  }
+}
+
+async function rows<T>(c: PoolConnection | typeof pool, sql: string, params: unknown[]) {
+  const [result] = await c.query<RowDataPacket[]>(sql, params);
+  return result as unknown as T[];
+}
+
+async function run(c: PoolConnection, sql: string, params: unknown[]): Promise<ResultSetHeader> {
+  const [result] = await c.query<ResultSetHeader>(sql, params);
+  return result;
+}
+
+function normalize(s: Session): Session {
+  // mysql2 answers BIGINT as numbers for these magnitudes; the version check needs numbers.
+  s.id = Number(s.id);
+  return s;
+}
+
+async function appendEvent(c: PoolConnection, type: string, s: Session, data: object) {
+  await run(
+    c,
+    'INSERT INTO relay_event (type, relay_id, app_id, seq, occurred_at, data, init_user_id, recv_user_id, ' +
+      'init_room_id, recv_room_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [
+      type,
+      s.relayId,
+      s.appId,
+      s.version,
+      s.updatedAt,
+      JSON.stringify({ ...data, session: view(s) }),
+      s.initUserId,
+      s.recvUserId,
+      s.initRoomId,
+      s.recvRoomId,
+    ],
+  );
+}
+
+async function updateSession(c: PoolConnection, next: Session): Promise<void> {
+  const r = await run(
+    c,
+    'UPDATE relay_session SET status = ?, stop_reason = ?, extends_json = ?, version = ?, ' +
+      'start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? WHERE id = ? AND version = ?',
+    [
+      next.status,
+      next.stopReason,
+      next.extendsJson,
+      next.version,
+      next.startAt,
+      next.stopAt,
+      next.deadlineAt,
+      next.updatedAt,
+      next.id,
+      next.version - 1,
+    ],
+  );
+  if (r.affectedRows !== 1) throw new Fail(409, 601, 'concurrent update');
+}
+
+async function lockedSession(c: PoolConnection, relayId: string, user: User): Promise<Session> {
+  const [s] = await rows<Session>(
+    c,
+    `SELECT ${COLUMNS} FROM relay_session WHERE relay_id = ? AND app_id = ? FOR UPDATE`,
+    [relayId, user.appId],
+  );
+  if (!s) throw new Fail(404, 404, 'relay not found');
+  return normalize(s);
+}
+
+function sideOf(s: Session, user: User): 'init' | 'recv' {
+  if (user.userId === s.initUserId) return 'init';
+  if (user.userId === s.recvUserId) return 'recv';
+  throw new Fail(403, 403, 'not an anchor');
+}
+
+const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+
+function send(reply: FastifyReply, data: unknown): FastifyReply {
+  const requestId = randomUUID();
+  return reply
+    .header('x-request-id', requestId)
+    .send({ request_id: requestId, code: 0, message: 'success', data });
+}
+
+app.setErrorHandler((error, _request, reply) => {
+  const requestId = randomUUID();
+  const fail = error instanceof Fail ? error : new Fail(500, 500, 'internal error');
+  if (!(error instanceof Fail)) process.stderr.write(`ceiling: ${String(error)}\n`);
+  void reply
+    .status(fail.http)
+    .header('x-request-id', requestId)
+    .send({ request_id: requestId, code: fail.code, message: fail.message });
+});
+
+type IdParams = { Params: { id: string } };
+
+app.post<{ Body: { title?: string } }>('/client/live/room/instance', async (request, reply) => {
+  const user = auth(request);
+  const now = Date.now();
+  const liveId = `room_${randomUUID().replace(/-/g, '')}`;
+  await transaction((c) =>
+    run(
+      c,
+      'INSERT INTO live_room (live_id, app_id, title, notice, cover_url, extends_json, anchor_id, ' +
+        'live_status, pk_id, start_at, end_at, heartbeat_at, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        liveId,
+        user.appId,
+        request.body?.title ?? '',
+        '',
+        '',
+        '{}',
+        user.userId,
+        0,
+        '',
+        null,
+        null,
+        null,
+        now,
+        now,
+      ],
+    ),
+  );
+  return send(reply, { live_id: liveId });
+});
+
+app.put<IdParams>('/client/live/room/:id', async (request, reply) => {
+  const user = auth(request);
+  await transaction(async (c) => {
+    const [room] = await rows<{ anchorId: string }>(
+      c,
+      `SELECT ${ROOM_COLUMNS} FROM live_room WHERE live_id = ? AND app_id = ? FOR UPDATE`,
+      [request.params.id, user.appId],
+    );
+    if (!room || room.anchorId !== user.userId) throw new Fail(404, 404, 'room not found');
+    const now = Date.now();
+    await run(
+      c,
+      'UPDATE live_room SET live_status = ?, start_at = ?, end_at = ?, heartbeat_at = ?, updated_at = ? ' +
+        'WHERE live_id = ?',
+      [1, now, null, now, now, request.params.id],
+    );
+  });
+  return send(reply, { live_id: request.params.id, live_status: 1 });
+});
+
+app.get<IdParams>('/client/relay/:id', async (request, reply) => {
+  const user = auth(request);
+  const [s] = await rows<Session>(
+    pool,
+    `SELECT ${COLUMNS} FROM relay_session WHERE relay_id = ? AND app_id = ?`,
+    [request.params.id, user.appId],
+  );
+  if (!s) throw new Fail(404, 404, 'relay not found');
+  return send(reply, view(s));
+});
+
+interface StartBody {
+  init_room_id: string;
+  recv_room_id: string;
+  recv_user_id: string;
+  mode?: string;
+}
+
+app.post<{ Body: StartBody }>('/client/relay/start', async (request, reply) => {
+  const user = auth(request);
+  const b = request.body;
+  if (typeof b?.init_room_id !== 'string' || typeof b.recv_room_id !== 'string') {
+    throw new Fail(400, 400, 'bad body');
+  }
+  if (b.init_room_id === b.recv_room_id || b.recv_user_id === user.userId) {
+    throw new Fail(400, 400, 'bad pair');
+  }
+  const s = await transaction(async (c) => {
+    const rooms = await rows<{
+      liveId: string;
+      anchorId: string;
+      liveStatus: number;
+      pkId: string;
+    }>(
+      c,
+      `SELECT ${ROOM_COLUMNS} FROM live_room WHERE live_id IN (?, ?) AND app_id = ? ORDER BY live_id FOR UPDATE`,
+      [b.init_room_id, b.recv_room_id, user.appId],
+    );
+    const init = rooms.find((r) => r.liveId === b.init_room_id);
+    const recv = rooms.find((r) => r.liveId === b.recv_room_id);
+    if (!init) throw new Fail(404, 404, 'no init room');
+    if (init.anchorId !== user.userId) throw new Fail(403, 403, 'not the anchor');
+    if (!recv || recv.anchorId !== b.recv_user_id) throw new Fail(404, 404, 'no recv room');
+    for (const r of [init, recv]) if (r.liveStatus !== 1) throw new Fail(409, 601, 'not live');
+    for (const r of [init, recv]) if (r.pkId !== '') throw new Fail(409, 601, 'relaying');
+    const now = Date.now();
+    const auto = b.mode !== 'invite';
+    const s: Session = {
+      id: 0,
+      relayId: `relay_${randomUUID().replace(/-/g, '')}`,
+      appId: user.appId,
+      initUserId: user.userId,
+      initRoomId: init.liveId,
+      recvUserId: recv.anchorId,
+      recvRoomId: recv.liveId,
+      status: auto ? 1 : 0,
+      stopReason: '',
+      durationS: null,
+      extendsJson: '{}',
+      version: 1,
+      startAt: auto ? now : null,
+      stopAt: null,
+      deadlineAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    for (const r of [init, recv]) {
+      const claimed = await run(
+        c,
+        "UPDATE live_room SET pk_id = ?, updated_at = ? WHERE live_id = ? AND pk_id = '' AND live_status = ?",
+        [s.relayId, now, r.liveId, 1],
+      );
+      if (claimed.affectedRows !== 1) throw new Fail(409, 601, 'relaying');
+    }
+    await run(
+      c,
+      'INSERT INTO relay_session (relay_id, app_id, init_user_id, init_room_id, recv_user_id, ' +
+        'recv_room_id, status, stop_reason, duration_s, extends_json, version, start_at, stop_at, ' +
+        'deadline_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        s.relayId,
+        s.appId,
+        s.initUserId,
+        s.initRoomId,
+        s.recvUserId,
+        s.recvRoomId,
+        s.status,
+        s.stopReason,
+        s.durationS,
+        s.extendsJson,
+        s.version,
+        s.startAt,
+        s.stopAt,
+        s.deadlineAt,
+        s.createdAt,
+        s.updatedAt,
+      ],
+    );
+    await appendEvent(c, 'relay.status_changed', s, { from: null, to: s.status, reason: '' });
+    return s;
+  });
+  return send(reply, {
+    relay_id: s.relayId,
+    relay_status: s.status,
+    relay_token: s.status >= 1 ? roomToken(s.recvRoomId, s.initUserId) : '',
+  });
+});
+
+app.get<IdParams>('/client/relay/:id/token', async (request, reply) => {
+  const user = auth(request);
+  const [s] = await rows<Session>(
+    pool,
+    `SELECT ${COLUMNS} FROM relay_session WHERE relay_id = ? AND app_id = ?`,
+    [request.params.id, user.appId],
+  );
+  if (!s) throw new Fail(404, 404, 'relay not found');
+  const side = sideOf(s, user);
+  if (s.status < 1 || s.status > 4) throw new Fail(409, 601, 'no token');
+  return send(reply, {
+    relay_id: s.relayId,
+    relay_status: s.status,
+    relay_token:
+      side === 'init'
+        ? roomToken(s.recvRoomId, s.initUserId)
+        : roomToken(s.initRoomId, s.recvUserId),
+  });
+});
+
+/** The same decision as the machine for the two anchor moves benchmarked: started and stop. */
+function decide(s: Session, action: 'started' | 'stop', side: 'init' | 'recv') {
+  if (action === 'stop') {
+    if (s.status === 5 || s.status === 6) return null;
+    return { status: 6, reason: s.status === 0 && side === 'init' ? 'cancelled' : 'stopped' };
+  }
+  const mine = side === 'init' ? 2 : 3;
+  const theirs = side === 'init' ? 3 : 2;
+  if (s.status === 1) return { status: mine, reason: '' };
+  if (s.status === theirs) return { status: 4, reason: '' };
+  if (s.status === mine || s.status === 4) return null;
+  throw new Fail(409, 601, `cannot ${action} in status ${s.status}`);
+}
+
+function anchorMove(action: 'started' | 'stop') {
+  return async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
+    const user = auth(request);
+    const result = await transaction(async (c) => {
+      const s = await lockedSession(c, request.params.id, user);
+      const d = decide(s, action, sideOf(s, user));
+      if (d === null) return s;
+      const now = Date.now();
+      const terminal = d.status === 5 || d.status === 6;
+      const next: Session = {
+        ...s,
+        status: d.status,
+        stopReason: d.reason,
+        stopAt: terminal ? now : s.stopAt,
+        deadlineAt: null,
+        version: s.version + 1,
+        updatedAt: now,
+      };
+      await updateSession(c, next);
+      if (terminal) {
+        await run(
+          c,
+          "UPDATE live_room SET pk_id = '', updated_at = ? WHERE live_id IN (?, ?) AND pk_id = ?",
+          [now, s.initRoomId, s.recvRoomId, s.relayId],
+        );
+      }
+      await appendEvent(c, 'relay.status_changed', next, {
+        from: s.status,
+        to: next.status,
+        reason: d.reason,
+      });
+      return next;
+    });
+    return send(reply, { relay_id: result.relayId, relay_status: result.status });
+  };
+}
+
+app.post<IdParams>('/client/relay/:id/started', anchorMove('started'));
+app.post<IdParams>('/client/relay/:id/stop', anchorMove('stop'));
+
+app.post<IdParams & { Body: { extends?: Record<string, string | null> } }>(
+  '/client/relay/:id/extends',
+  async (request, reply) => {
+    const user = auth(request);
+    const patch = request.body?.extends;
+    if (typeof patch !== 'object' || patch === null) throw new Fail(400, 400, 'bad extends');
+    const merged = await transaction(async (c) => {
+      const s = await lockedSession(c, request.params.id, user);
+      sideOf(s, user);
+      if (s.status === 5 || s.status === 6) throw new Fail(409, 601, 'ended');
+      const merged = JSON.parse(s.extendsJson) as Record<string, string>;
+      const changed: Record<string, string | null> = {};
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === null) {
+          if (k in merged) {
+            delete merged[k];
+            changed[k] = null;
+          }
+        } else if (merged[k] !== v) {
+          merged[k] = v;
+          changed[k] = v;
+        }
+      }
+      if (Object.keys(changed).length === 0) return merged;
+      const next: Session = {
+        ...s,
+        extendsJson: JSON.stringify(merged),
+        version: s.version + 1,
+        updatedAt: Date.now(),
+      };
+      await updateSession(c, next);
+      await appendEvent(c, 'relay.extends_updated', next, { changed });
+      return merged;
+    });
+    return send(reply, { relay_id: request.params.id, extends: merged });
+  },
+);
+
+app
+  .listen({ port: Number(process.env.PORT ?? 8090), host: '127.0.0.1' })
+  .then((address) => process.stdout.write(`ceiling listening on ${address}\n`))
+  .catch((error: unknown) => {
+    process.stderr.write(`ceiling failed to start: ${String(error)}\n`);
+    process.exit(1);
+  });
