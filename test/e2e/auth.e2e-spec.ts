@@ -6,6 +6,7 @@ import { createHmac } from 'node:crypto';
 import { decode, sign } from 'jsonwebtoken';
 import { anchor, Anchor, relay, tokenFor, uniqueUser } from '../factories';
 import { qiniuRtc, qiniuSignV2 } from '../utils/qiniu-sdk';
+import { expectError, expectOk } from '../utils/assertions';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 const { Credentials } = qiniuRtc;
@@ -14,18 +15,6 @@ const DAY_S = 86400;
 
 function b64url(value: string | Buffer): string {
   return Buffer.from(value).toString('base64url');
-}
-
-function expectError(answer: HttpAnswer, status: number, code: number): void {
-  expect({ status: answer.status, code: answer.body?.code }).toEqual({ status, code });
-  expect(Object.keys(answer.body).sort()).toEqual(['code', 'message', 'request_id']);
-  expect(answer.body.message.length).toBeGreaterThan(0);
-}
-
-function expectOk(answer: HttpAnswer): void {
-  expect({ status: answer.status, code: answer.body?.code, message: answer.body?.message }).toEqual(
-    { status: 200, code: 0, message: 'success' },
-  );
 }
 
 describe('authentication (CONTRACT.md section 3)', () => {

@@ -2,21 +2,10 @@
  * CONTRACT.md section 4: live rooms, as the relay needs them.
  */
 import { anchor, relay, tokenFor, uniqueUser } from '../factories';
-import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
+import { expectError, expectOk } from '../utils/assertions';
+import { startTestApp, TestApp } from '../utils/test-app';
 
 const nowS = () => Math.floor(Date.now() / 1000);
-
-function expectOk(answer: HttpAnswer): void {
-  expect({ status: answer.status, code: answer.body?.code, message: answer.body?.message }).toEqual(
-    { status: 200, code: 0, message: 'success' },
-  );
-}
-
-function expectError(answer: HttpAnswer, status: number, code: number): void {
-  expect({ status: answer.status, code: answer.body?.code }).toEqual({ status, code });
-  expect(Object.keys(answer.body).sort()).toEqual(['code', 'message', 'request_id']);
-  expect(answer.body.message.length).toBeGreaterThan(0);
-}
 
 const ROOM_KEYS = [
   'anchor_id',

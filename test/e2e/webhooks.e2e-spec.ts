@@ -20,6 +20,7 @@ import {
   uniqueUser,
 } from '../factories';
 import { qiniuSignV2 } from '../utils/qiniu-sdk';
+import { expectError, expectOk } from '../utils/assertions';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 import {
   ReceivedRequest,
@@ -55,19 +56,6 @@ async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(50);
   }
-}
-
-function expectOk(answer: HttpAnswer): any {
-  expect({ status: answer.status, code: answer.body?.code, message: answer.body?.message }).toEqual(
-    { status: 200, code: 0, message: 'success' },
-  );
-  return answer.body.data;
-}
-
-function expectError(answer: HttpAnswer, status: number, code = status): void {
-  expect({ status: answer.status, code: answer.body?.code }).toEqual({ status, code });
-  expect(Object.keys(answer.body).sort()).toEqual(['code', 'message', 'request_id']);
-  expect(answer.body.message.length).toBeGreaterThan(0);
 }
 
 /** An event as section 6 defines its JSON, from the row the app stored. */
