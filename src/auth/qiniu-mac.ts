@@ -24,7 +24,7 @@ function canonicalHeaderName(name: string): string {
     .join('-');
 }
 
-/** The signing string of CONTRACT.md section 3 for one Host and Content-Type line. */
+/** The signing string of docs/api.md, "Authentication" for one Host and Content-Type line. */
 export function qiniuSigningString(
   request: SignedRequest,
   host: string,

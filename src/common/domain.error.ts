@@ -1,5 +1,5 @@
 /**
- * Numeric codes of CONTRACT.md section 2. Services throw DomainError with one of these and
+ * Numeric codes of docs/api.md, "Envelope and errors". Services throw DomainError with one of these and
  * the single exception filter turns it into the envelope; nothing else decides HTTP statuses.
  */
 export const ErrorCode = {

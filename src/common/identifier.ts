@@ -1,6 +1,6 @@
 import { badRequest } from './domain.error';
 
-/** Identifiers that clients send: room ids, relay ids, user ids (CONTRACT.md section 2). */
+/** Identifiers that clients send: room ids, relay ids, user ids (docs/api.md, "Envelope and errors"). */
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export function assertIdentifier(value: unknown, name: string): string {

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
- * The domain event log (CONTRACT.md section 6), written in the same transaction as the change
+ * The domain event log (docs/events.md), written in the same transaction as the change
  * it records. `id` orders the whole log; consumers resume from the last id they saw. The
  * participant columns copy the session's anchors and rooms, so streams can pick their events
  * without reading the relay tables.

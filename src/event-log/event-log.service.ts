@@ -22,7 +22,7 @@ export interface LoggedEvent extends Omit<NewEvent, 'data'> {
   data: string;
 }
 
-/** The event as clients and webhooks receive it (CONTRACT.md section 6). */
+/** The event as clients and webhooks receive it (docs/events.md). */
 export interface PublicEvent {
   id: number;
   type: string;

@@ -82,7 +82,7 @@ export class ListRelaysQuery extends PageQuery {
   role?: 'init' | 'recv' | 'any';
 }
 
-/** Identifiers as the service stores them (CONTRACT.md section 2). */
+/** Identifiers as the service stores them (docs/api.md, "Envelope and errors"). */
 const ID_DOC = { type: 'string', pattern: IDENTIFIER_PATTERN.source } as const;
 const STATUS_DOC = {
   type: 'integer',
@@ -90,7 +90,7 @@ const STATUS_DOC = {
   description:
     '0 waiting, 1 agreed, 2 initiator joined, 3 receiver joined, 4 both, 5 rejected, 6 ended',
 } as const;
-/** `stop_reason` values (CONTRACT.md section 5). */
+/** `stop_reason` values (docs/api.md, "Relays"). */
 export const STOP_REASONS = [
   'stopped',
   'cancelled',

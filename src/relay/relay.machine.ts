@@ -1,5 +1,5 @@
 /**
- * The relay state machine of CONTRACT.md section 5, as one pure function: no Nest, no
+ * The relay state machine of docs/api.md, "Relays", as one pure function: no Nest, no
  * database, no clock. Services load a snapshot, ask `transition`, and persist what it says.
  */
 

@@ -1,5 +1,5 @@
 /**
- * CONTRACT.md section 3: client JWTs, the server API's Qiniu MAC signature, and the server
+ * docs/api.md, "Authentication": client JWTs, the server API's Qiniu MAC signature, and the server
  * endpoints of section 5 (token issuing, reading and stopping any app's relay).
  */
 import { createHmac } from 'node:crypto';
@@ -17,7 +17,7 @@ function b64url(value: string | Buffer): string {
   return Buffer.from(value).toString('base64url');
 }
 
-describe('authentication (CONTRACT.md section 3)', () => {
+describe('authentication (docs/api.md, "Authentication")', () => {
   let t: TestApp;
   let port: number;
 

@@ -1,6 +1,6 @@
 import { startTestApp, TestApp } from '../utils/test-app';
 
-/** Every route of CONTRACT.md sections 4-5 and the server API, as OpenAPI paths. */
+/** Every route of docs/api.md (rooms, relays and the server API), as OpenAPI paths. */
 const ROUTES: [string, string][] = [
   ['post', '/client/live/room/instance'],
   ['get', '/client/live/room/info/{live_id}'],

@@ -1,5 +1,5 @@
 /**
- * CONTRACT.md section 2: the envelope on success and error, request ids, body and identifier
+ * docs/api.md, "Envelope and errors": the envelope on success and error, request ids, body and identifier
  * validation, and that no error answer leaks internals.
  */
 import { anchor, relay, tokenFor, uniqueUser } from '../factories';
@@ -33,7 +33,7 @@ function expectError(answer: HttpAnswer, status: number, code: number): void {
   expect(answer.body.message).not.toMatch(STACK_FRAME);
 }
 
-describe('envelope, errors and request ids (CONTRACT.md section 2)', () => {
+describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")', () => {
   let t: TestApp;
   let user: string;
   let token: string;

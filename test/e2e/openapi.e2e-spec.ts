@@ -32,7 +32,7 @@ interface RouteDoc {
   body?: string;
 }
 
-/** Every route the service answers (CONTRACT.md sections 4, 5, 7 and 8). */
+/** Every route the service answers (docs/api.md, docs/events.md, docs/operations.md). */
 const ROUTES: RouteDoc[] = [
   {
     method: 'post',
@@ -242,7 +242,7 @@ const ROUTES: RouteDoc[] = [
 /** A concrete URL for a path template. */
 const concrete = (path: string) => path.replace(/\{[^}]+\}/g, '1');
 
-describe('OpenAPI document (CONTRACT.md section 8)', () => {
+describe('OpenAPI document (docs/operations.md)', () => {
   let t: TestApp;
   let doc: any;
   let validator: OpenApiValidator;

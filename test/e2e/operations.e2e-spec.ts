@@ -1,5 +1,5 @@
 /**
- * What operators and gateways rely on (CONTRACT.md section 8 and the gateway issue): readiness,
+ * What operators and gateways rely on (docs/operations.md): readiness,
  * Prometheus metrics, JSON logs with request context and no secrets, security headers, CORS,
  * forwarded addresses, and the per-user rate limit.
  */

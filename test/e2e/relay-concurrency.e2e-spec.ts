@@ -1,5 +1,5 @@
 /**
- * Races over real HTTP (CONTRACT.md sections 5 and 6): concurrent requests must serialise into
+ * Races over real HTTP (docs/concepts.md, docs/events.md): concurrent requests must serialise into
  * allowed moves, never a 500, with one event per committed change and rooms claimed at most once.
  */
 import {

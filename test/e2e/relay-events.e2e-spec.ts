@@ -1,5 +1,5 @@
 /**
- * Domain events (CONTRACT.md section 6), read straight from the relay_event table: one event
+ * Domain events (docs/events.md), read straight from the relay_event table: one event
  * per committed change, none for a no-op or a refused request.
  */
 import {

@@ -1,5 +1,5 @@
 /**
- * The relay session endpoints of CONTRACT.md section 5, one row of its table at a time:
+ * The relay session endpoints of docs/api.md, "Relays", one row of its table at a time:
  * read, token, accept, reject, started, stop, extends and the list.
  */
 import { anchor, Anchor, relay, RelayFixture, tokenFor, uniqueUser, NO_TIMERS } from '../factories';

@@ -1,5 +1,5 @@
 /**
- * POST /client/relay/start (CONTRACT.md section 5): modes, the rooms it claims, the relay token,
+ * POST /client/relay/start (docs/api.md, "Relays"): modes, the rooms it claims, the relay token,
  * every error case and the order in which the start checks answer.
  */
 import * as qiniu from 'qiniu';

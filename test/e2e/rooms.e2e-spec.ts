@@ -1,5 +1,5 @@
 /**
- * CONTRACT.md section 4: live rooms, as the relay needs them.
+ * docs/api.md, "Rooms": live rooms, as the relay needs them.
  */
 import { anchor, relay, tokenFor, uniqueUser } from '../factories';
 import { expectError, expectOk } from '../utils/assertions';
@@ -21,7 +21,7 @@ const ROOM_KEYS = [
   'title',
 ];
 
-describe('rooms (CONTRACT.md section 4)', () => {
+describe('rooms (docs/api.md, "Rooms")', () => {
   let t: TestApp;
 
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * The process as an operator starts it (CONTRACT.md section 8): configuration checked at start,
+ * The process as an operator starts it (docs/operations.md): configuration checked at start,
  * zero-config development mode, and the token script a newcomer uses for Swagger UI.
  */
 import { ChildProcess, spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Server-sent event streams (CONTRACT.md sections 3, 6 and 7): `GET /client/relay/events`
+ * Server-sent event streams (docs/events.md, "Streams"): `GET /client/relay/events`
  * read by a real text/event-stream client over HTTP, checked against the events stored in the
  * relay_event table. Covers who sees what, authentication, reconnecting with Last-Event-ID,
  * latency on one node and across two nodes, many streams at once, keep-alive comments and

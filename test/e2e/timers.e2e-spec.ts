@@ -1,5 +1,5 @@
 /**
- * CONTRACT.md sections 4-5, the timers, with short real timeouts: each fires within its
+ * The timers of docs/concepts.md, with short real timeouts: each fires within its
  * allowance (2 s for relay timers, 5 s for room heartbeats), exactly once, as a normal
  * transition (stop_at, stop_reason, rooms released, one event).
  */

@@ -1,5 +1,5 @@
 /**
- * Webhooks (CONTRACT.md sections 6 and 7): every domain event is POSTed, signed, to every URL in
+ * Webhooks (docs/events.md): every domain event is POSTed, signed, to every URL in
  * WEBHOOK_URLS; failures are retried with backoff, across restarts, and by exactly one node per
  * attempt; exhausted deliveries are listed and redelivered through the server API. Receivers are
  * real HTTP servers (test/utils/webhook-receiver.ts), apps real ones on a real database.
@@ -197,7 +197,7 @@ async function scoped(work: (scope: Scope) => Promise<void>): Promise<void> {
   }
 }
 
-describe('webhooks (CONTRACT.md section 7)', () => {
+describe('webhooks (docs/events.md)', () => {
   let a: WebhookReceiver;
   let b: WebhookReceiver;
   let t: TestApp;

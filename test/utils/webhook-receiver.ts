@@ -1,7 +1,7 @@
 /**
  * A real webhook endpoint for e2e specs: an HTTP server on 127.0.0.1 that records every request
  * it gets and answers each one as its plan says (a status, after an optional delay, or no answer
- * at all). Written from CONTRACT.md section 7 alone, not from the service's code.
+ * at all). Written from docs/events.md alone, not from the service's code.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
@@ -227,7 +227,7 @@ function header(
 }
 
 /**
- * The receiver's check of CONTRACT.md section 7: `X-Relay-Signature` must be `sha256=` and the
+ * The receiver's check of docs/events.md: `X-Relay-Signature` must be `sha256=` and the
  * hex HMAC-SHA256, keyed with the shared secret, of `<X-Relay-Timestamp>.<raw body>`.
  */
 export function verifySignature(
