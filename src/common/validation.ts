@@ -2,13 +2,20 @@ import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { ValidateIf } from 'class-validator';
 import { badRequest } from './domain.error';
 
+/**
+ * One message per bad field: "x is required" when it is missing, else the message of its first
+ * declared rule (class-validator lists a field's failed rules last-declared first, and each DTO
+ * declares the type check before the range checks). A caller fixes one thing at a time better
+ * than from a list of every rule the value could break.
+ */
 function describe(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((error) => {
     const path = prefix + error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) =>
-      message.startsWith(error.property) ? path + message.slice(error.property.length) : message,
-    );
-    return [...own, ...describe(error.children ?? [], `${path}.`)];
+    if (error.children?.length) return describe(error.children, `${path}.`);
+    if (error.value === undefined) return [`${path} is required`];
+    const messages = Object.values(error.constraints ?? {});
+    const first = messages[messages.length - 1] ?? 'is invalid';
+    return [first.startsWith(error.property) ? path + first.slice(error.property.length) : first];
   });
 }
 

@@ -184,6 +184,34 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
       expect(answer.body.message).toMatch(/duration_s/);
     });
 
+    it('names each missing field as required, once', async () => {
+      const answer = await t.call('POST', '/client/relay/start', { token, body: {} });
+      expectError(answer, 400, 400);
+      expect(answer.body.message).toBe(
+        'init_room_id is required; recv_room_id is required; recv_user_id is required',
+      );
+    });
+
+    it('gives one message per bad field: its type before its range', async () => {
+      const a = await anchor(t);
+      const b = await anchor(t);
+      const base = { init_room_id: a.liveId, recv_room_id: b.liveId, recv_user_id: b.userId };
+      const wrongType = await t.call('POST', '/client/relay/start', {
+        token: a.token,
+        body: { ...base, duration_s: 'soon' },
+      });
+      expectError(wrongType, 400, 400);
+      expect(wrongType.body.message).toBe('duration_s must be an integer number');
+      const twoBad = await t.call('POST', '/client/relay/start', {
+        token: a.token,
+        body: { ...base, duration_s: 5, mode: 'later' },
+      });
+      expectError(twoBad, 400, 400);
+      expect(twoBad.body.message).toBe(
+        'duration_s must not be less than 10; mode must be one of the following values: auto, invite',
+      );
+    });
+
     it('answers 400/400 to a JSON body that is not an object', async () => {
       const answer = await t.call('POST', '/client/live/room/instance', {
         token,

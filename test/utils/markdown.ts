@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const REPO_ROOT = join(__dirname, '..', '..');
+
+export function readRepoFile(path: string): string {
+  return readFileSync(join(REPO_ROOT, path), 'utf8');
+}
+
+/** The text of a markdown file without its fenced code blocks (examples are not links). */
+export function withoutCodeBlocks(markdown: string): string {
+  return markdown.replace(/^```[^\n]*\n[\s\S]*?^```$/gm, '');
+}
+
+/** The body of the section under `## title`, up to the next heading of the same level. */
+export function section(markdown: string, title: string): string {
+  const lines = markdown.split('\n');
+  const start = lines.findIndex((line) => line === `## ${title}`);
+  if (start < 0) throw new Error(`no "## ${title}" section`);
+  const end = lines.findIndex((line, i) => i > start && /^## /.test(line));
+  return lines.slice(start + 1, end < 0 ? undefined : end).join('\n');
+}
+
+/** The fenced code blocks of a markdown text with the given info string, in order. */
+export function codeBlocks(markdown: string, language: string): string[] {
+  const blocks: string[] = [];
+  const fence = new RegExp('^```' + language + '\\n([\\s\\S]*?)^```$', 'gm');
+  for (const match of markdown.matchAll(fence)) blocks.push(match[1]);
+  return blocks;
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+export function anchorOf(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
