@@ -5,7 +5,6 @@ import { loadConfig } from './src/config/app.config';
 import { dataSourceOptions } from './src/database/database.options';
 
 /** For the TypeORM CLI: `npm run typeorm -- migration:run` (or migration:show, schema:log). */
-export default new DataSource({
-  ...dataSourceOptions(loadConfig(process.env)),
-  migrationsRun: false,
-});
+export default dataSourceOptions(loadConfig(process.env)).then(
+  (options) => new DataSource({ ...options, migrationsRun: false }),
+);

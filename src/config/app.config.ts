@@ -139,7 +139,7 @@ class Env {
 export interface AppConfig {
   production: boolean;
   port: number;
-  /** `mariadb` only changes how TypeORM's CLI reads the schema back; SQL is the same. */
+  /** The URL's scheme: TypeORM's driver when the server cannot be asked which one it is. */
   database:
     { kind: 'mysql'; url: string; flavour: 'mysql' | 'mariadb' } | { kind: 'sqlite'; file: string };
   migrate: boolean;
@@ -294,6 +294,17 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     timeZone: env.TZ,
     devKeysInUse,
   };
+}
+
+/** For the command-line tools: the configuration, or every problem on stderr and exit 1. */
+export function loadConfigOrExit(source: NodeJS.ProcessEnv): AppConfig {
+  try {
+    return loadConfig(source);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
 }
 
 /** Injection token for the validated configuration. */

@@ -9,7 +9,10 @@ import { Database } from './database.service';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config), retryAttempts: 0 }),
+      useFactory: async (config: AppConfig) => ({
+        ...(await dataSourceOptions(config)),
+        retryAttempts: 0,
+      }),
     }),
   ],
   providers: [Database],

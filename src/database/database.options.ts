@@ -1,41 +1,52 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DataSourceOptions } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { MysqlConnectionOptions } from 'typeorm/driver/mysql/MysqlConnectionOptions';
 import { AppConfig } from '../config/app.config';
 import { LiveRoom } from '../live-room/live-room.entity';
-import { RelayEvent } from '../event-log/event-log.entity';
-import { RelaySession } from '../relay/relay.entity';
+import { RelayEvent, SqliteRelayEvent } from '../event-log/event-log.entity';
+import { RelaySession, SqliteRelaySession } from '../relay/relay.entity';
 import { InitialSchema1764115200000 } from './migrations/1764115200000-initial-schema';
 import { RoomSilenceIndex1764201600000 } from './migrations/1764201600000-room-silence-index';
 import { Notifications1764288000000 } from './migrations/1764288000000-notifications';
-import { WebhookDelivery } from '../notification/webhook-delivery.entity';
+import { SqliteWebhookDelivery, WebhookDelivery } from '../notification/webhook-delivery.entity';
 
+/** The migrations create auto-increment keys as BIGINT on MySQL/MariaDB and INTEGER on SQLite. */
 export const ENTITIES = [LiveRoom, RelaySession, RelayEvent, WebhookDelivery];
+const SQLITE_ENTITIES = [LiveRoom, SqliteRelaySession, SqliteRelayEvent, SqliteWebhookDelivery];
 export const MIGRATIONS = [
   InitialSchema1764115200000,
   RoomSilenceIndex1764201600000,
   Notifications1764288000000,
 ];
 
-/** Migrations are listed as classes, so the same options work from ts-node, jest and dist/. */
-export function dataSourceOptions(config: AppConfig): DataSourceOptions {
+/**
+ * The options of the app, the CLI (ormconfig.ts) and the specs alike, so that what `schema:log`
+ * compares is what the app runs with. Migrations are listed as classes, so the same options work
+ * from ts-node, jest and dist/. Asynchronous because on a MySQL-protocol URL it asks the server
+ * what it is (see serverType).
+ */
+export async function dataSourceOptions(config: AppConfig): Promise<DataSourceOptions> {
   const common = {
-    entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsRun: config.migrate,
     synchronize: false,
     logging: ['error' as const],
   };
   if (config.database.kind === 'mysql') {
-    return {
-      ...common,
-      type: config.database.flavour,
-      connectorPackage: 'mysql2',
+    const connection = {
+      connectorPackage: 'mysql2' as const,
       url: config.database.url,
       charset: 'utf8mb4_unicode_ci',
       // Times are BIGINT milliseconds: plain numbers are exact far beyond any date we store.
       supportBigNumbers: false,
       bigNumberStrings: false,
+    };
+    return {
+      ...common,
+      ...connection,
+      type: await serverType(connection, config.database.flavour),
+      entities: ENTITIES,
       poolSize: 20,
     };
   }
@@ -44,6 +55,7 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
   return {
     ...common,
     type: 'better-sqlite3',
+    entities: SQLITE_ENTITIES,
     database: file,
     enableWAL: true,
     timeout: 5000,
@@ -51,4 +63,33 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
       db.pragma('synchronous = NORMAL');
     },
   };
+}
+
+/**
+ * MySQL and MariaDB speak one protocol, so either scheme (mysql://, mariadb://) may name either
+ * server, and only the server knows which it is. TypeORM must be told the truth: as 'mysql' it
+ * misreads MariaDB's schema (MariaDB reports a NULL default as the text NULL, which TypeORM takes
+ * for the string 'NULL', so `schema:log` wants to change every nullable column), and as 'mariadb'
+ * it would judge a MySQL server's version by MariaDB's numbering. Hence one short connection to
+ * ask, at start. A server that cannot be asked gets the scheme's type: the connection that
+ * follows fails too, and is reported where the app and the CLI report connection errors.
+ */
+async function serverType(
+  connection: Omit<MysqlConnectionOptions, 'type'>,
+  named: 'mysql' | 'mariadb',
+): Promise<'mysql' | 'mariadb'> {
+  const probe = new DataSource({ ...connection, type: 'mysql', poolSize: 1 });
+  try {
+    await probe.initialize();
+  } catch {
+    return named;
+  }
+  try {
+    const [{ version }] = (await probe.query('SELECT VERSION() AS version')) as {
+      version: string;
+    }[];
+    return /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+  } finally {
+    await probe.destroy();
+  }
 }

@@ -5,13 +5,12 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
  * it records. `id` orders the whole log; consumers resume from the last id they saw. The
  * participant columns copy the session's anchors and rooms, so streams can pick their events
  * without reading the relay tables.
+ * Every column but the key, whose type depends on the database (see SqliteRelayEvent).
  */
-@Entity('relay_event')
 @Index('uq_relay_event_relay_seq', ['relayId', 'seq'], { unique: true })
 @Index('idx_relay_event_app', ['appId', 'id'])
-export class RelayEvent {
-  @PrimaryGeneratedColumn({ name: 'id', type: 'bigint' })
-  id!: number;
+abstract class RelayEventColumns {
+  abstract id: number;
 
   @Column({ name: 'type', type: 'varchar', length: 64 })
   type!: string;
@@ -42,4 +41,18 @@ export class RelayEvent {
 
   @Column({ name: 'recv_room_id', type: 'varchar', length: 64, default: '' })
   recvRoomId!: string;
+}
+
+/** The event as stored on MySQL and MariaDB. */
+@Entity('relay_event')
+export class RelayEvent extends RelayEventColumns {
+  @PrimaryGeneratedColumn({ name: 'id', type: 'bigint' })
+  id!: number;
+}
+
+/** The event as stored on SQLite, which auto-increments only INTEGER keys (64-bit there). */
+@Entity('relay_event')
+export class SqliteRelayEvent extends RelayEventColumns {
+  @PrimaryGeneratedColumn({ name: 'id', type: 'integer' })
+  id!: number;
 }

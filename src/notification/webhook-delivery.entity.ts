@@ -5,14 +5,13 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 /**
  * One event to one webhook URL. The row is the whole retry state, so retries survive restarts;
  * `next_attempt_at` is also the lease of an attempt in flight (pushed out when a node claims it).
+ * Every column but the key, whose type depends on the database (see SqliteWebhookDelivery).
  */
-@Entity('webhook_delivery')
 @Index('uq_webhook_delivery_event_url', ['eventId', 'url'], { unique: true })
 @Index('idx_webhook_delivery_due', ['status', 'nextAttemptAt'])
 @Index('idx_webhook_delivery_status', ['status', 'id'])
-export class WebhookDelivery {
-  @PrimaryGeneratedColumn({ name: 'id', type: 'bigint' })
-  id!: number;
+abstract class WebhookDeliveryColumns {
+  abstract id: number;
 
   @Column({ name: 'event_id', type: 'bigint' })
   eventId!: number;
@@ -40,4 +39,18 @@ export class WebhookDelivery {
 
   @Column({ name: 'updated_at', type: 'bigint' })
   updatedAt!: number;
+}
+
+/** The delivery as stored on MySQL and MariaDB. */
+@Entity('webhook_delivery')
+export class WebhookDelivery extends WebhookDeliveryColumns {
+  @PrimaryGeneratedColumn({ name: 'id', type: 'bigint' })
+  id!: number;
+}
+
+/** The delivery as stored on SQLite, which auto-increments only INTEGER keys (64-bit there). */
+@Entity('webhook_delivery')
+export class SqliteWebhookDelivery extends WebhookDeliveryColumns {
+  @PrimaryGeneratedColumn({ name: 'id', type: 'integer' })
+  id!: number;
 }

@@ -4,16 +4,15 @@ import { RelayStatus, StopReason } from './relay.machine';
 /**
  * One relay session. `version` grows by one with every committed change, and each change
  * writes exactly one event, so `version` is also the `seq` of the latest event.
+ * Every column but the key, whose type depends on the database (see SqliteRelaySession).
  */
-@Entity('relay_session')
 @Index('uq_relay_session_relay_id', ['relayId'], { unique: true })
 @Index('idx_relay_session_init', ['appId', 'initUserId', 'id'])
 @Index('idx_relay_session_recv', ['appId', 'recvUserId', 'id'])
 @Index('idx_relay_session_deadline', ['deadlineAt'])
-export class RelaySession {
+abstract class RelaySessionColumns {
   /** Internal order of creation; the list endpoint's cursor. */
-  @PrimaryGeneratedColumn({ name: 'id', type: 'bigint' })
-  id!: number;
+  abstract id: number;
 
   @Column({ name: 'relay_id', type: 'varchar', length: 64 })
   relayId!: string;
@@ -63,4 +62,18 @@ export class RelaySession {
 
   @Column({ name: 'updated_at', type: 'bigint' })
   updatedAt!: number;
+}
+
+/** The session as stored on MySQL and MariaDB. */
+@Entity('relay_session')
+export class RelaySession extends RelaySessionColumns {
+  @PrimaryGeneratedColumn({ name: 'id', type: 'bigint' })
+  id!: number;
+}
+
+/** The session as stored on SQLite, which auto-increments only INTEGER keys (64-bit there). */
+@Entity('relay_session')
+export class SqliteRelaySession extends RelaySessionColumns {
+  @PrimaryGeneratedColumn({ name: 'id', type: 'integer' })
+  id!: number;
 }

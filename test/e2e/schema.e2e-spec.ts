@@ -1,6 +1,32 @@
-import { DataSource, DataSourceOptions } from 'typeorm';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../../src/config/app.config';
 import { dataSourceOptions, MIGRATIONS } from '../../src/database/database.options';
 import { startTestApp, TestApp } from '../utils/test-app';
+
+const ROOT = join(__dirname, '..', '..');
+
+/**
+ * What `schema:log` computes: the statements TypeORM would run to make the database match the
+ * entities, read with the options the app and the CLI use for `databaseUrl`.
+ */
+async function schemaChanges(databaseUrl: string): Promise<string[]> {
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: databaseUrl, DB_MIGRATE: 'false' });
+  const dataSource = await new DataSource(await dataSourceOptions(config)).initialize();
+  try {
+    const { upQueries } = await dataSource.driver.createSchemaBuilder().log();
+    return upQueries.map((q) => q.query);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+// Either scheme may name a MySQL or MariaDB server, and each must read the schema the same.
+const SCHEMES = /^(mysql|mariadb):\/\//.test(process.env.DATABASE_URL ?? '')
+  ? ['mysql', 'mariadb']
+  : ['sqlite'];
 
 describe('database schema', () => {
   let t: TestApp;
@@ -17,27 +43,19 @@ describe('database schema', () => {
     expect(applied.map((m) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
   });
 
-  it('matches the entities exactly (no drift between migrations and entities)', async () => {
-    const options = dataSourceOptions({ ...t.config, migrate: false });
-    let inspect: DataSourceOptions = options;
-    if (options.type !== 'better-sqlite3') {
-      // TypeORM reads column defaults back correctly from MariaDB only when told it is MariaDB.
-      const [{ v }] = (await t.dataSource.query('SELECT VERSION() AS v')) as { v: string }[];
-      if (/mariadb/i.test(v)) inspect = { ...options, type: 'mariadb' } as DataSourceOptions;
-    }
-    const ds = await new DataSource(inspect).initialize();
-    try {
-      if (options.type === 'better-sqlite3') {
-        // The one dialect difference: SQLite auto-increments only INTEGER (64-bit there) keys.
-        for (const meta of ds.entityMetadatas) {
-          for (const column of meta.primaryColumns)
-            if (column.generationStrategy === 'increment') column.type = 'integer';
-        }
-      }
-      const diff = await ds.driver.createSchemaBuilder().log();
-      expect(diff.upQueries.map((q) => q.query)).toEqual([]);
-    } finally {
-      await ds.destroy();
-    }
-  });
+  it.each(SCHEMES)(
+    'matches the entities exactly, read through a %s: URL (TypeORM finds nothing to change)',
+    async (scheme) => {
+      expect(await schemaChanges(t.databaseUrl.replace(/^\w+:/, `${scheme}:`))).toEqual([]);
+    },
+  );
+
+  it('is up to date for `npm run typeorm -- schema:log`, as an operator checks it', async () => {
+    const { stdout } = await promisify(execFile)(
+      'npm',
+      ['run', '-s', 'typeorm', '--', 'schema:log'],
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: t.databaseUrl } },
+    );
+    expect(stdout).toContain('Your schema is up to date');
+  }, 120_000);
 });
