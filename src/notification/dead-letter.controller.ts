@@ -17,8 +17,10 @@ import { DeadLetterService } from './dead-letter.service';
 
 const DeliveryId = () =>
   Param(
-    'id',
-    new ParseIntPipe({ exceptionFactory: () => badRequest('id must be a delivery id (a number)') }),
+    'delivery_id',
+    new ParseIntPipe({
+      exceptionFactory: () => badRequest('delivery_id must be a delivery id (a number)'),
+    }),
   );
 
 @ApiTags('server')
@@ -37,10 +39,18 @@ export class DeadLetterController {
     return this.deadLetters.list(query);
   }
 
-  @Post(':id/redeliver')
+  // Named delivery_id, not id, in the path template: an entry of GET /server/events has both an
+  // `id` and an `event_id`, and only the first one is accepted here.
+  @Post(':delivery_id/redeliver')
   @HttpCode(200)
   @ApiOperation({ summary: 'Queue a failed or delivered delivery again, its attempts reset' })
-  @ApiParam({ name: 'id', schema: { type: 'integer' }, description: 'a delivery id' })
+  @ApiParam({
+    name: 'delivery_id',
+    schema: { type: 'integer', example: 7 },
+    description:
+      'the delivery to send again: the `id` of an entry listed by GET /server/events (one ' +
+      'event to one URL), not its `event_id`',
+  })
   @ApiEnvelope(DeliveryView, [...SERVER_ERRORS, 404, 413, 601, ...DATABASE_ERRORS])
   redeliver(@DeliveryId() id: number): Promise<DeliveryView> {
     return this.deadLetters.redeliver(id);

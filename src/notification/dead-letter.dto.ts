@@ -70,9 +70,20 @@ export class EventView {
 }
 
 export class DeliveryView {
-  @ApiProperty({ type: 'integer', example: 7, description: 'the delivery: one event to one URL' })
+  @ApiProperty({
+    type: 'integer',
+    example: 7,
+    description:
+      'the delivery id (a delivery is one event to one URL): the `delivery_id` of ' +
+      'POST /server/events/{delivery_id}/redeliver',
+  })
   id!: number;
-  @ApiProperty({ type: 'integer', example: 42 }) event_id!: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 42,
+    description: 'the id of the event delivered (`event.id`), not a delivery id',
+  })
+  event_id!: number;
   @ApiProperty({ example: 'https://hooks.example.com/relay' }) url!: string;
   @ApiProperty({ type: 'integer', minimum: 0, example: 10 }) attempts!: number;
   @ApiProperty({ example: 'HTTP 503', description: '"" when none' }) last_error!: string;

@@ -5,6 +5,7 @@ import { ClientUser } from '../auth/client-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { ClientStreamAuth } from '../auth/client-auth.decorator';
 import { ApiEnvelope, CLIENT_ERRORS } from '../common/api-envelope.decorator';
+import { STREAM_PREVIEW_S } from '../openapi/swagger-ui.script';
 import { EventStreamService } from './event-stream.service';
 import { StreamQuery } from './event-stream.dto';
 
@@ -39,6 +40,30 @@ const EXAMPLE_EVENT = {
   },
 };
 
+/** Markdown: Swagger UI shows it above Try it out, where a newcomer would otherwise wait. */
+const STREAM_DESCRIPTION = [
+  'A server-sent event stream: it stays open and never ends, so read it with `EventSource`',
+  '(or any SSE client), not with a request that waits for the whole answer. `EventSource`',
+  'cannot set headers, hence `?access_token=`:',
+  '',
+  '```js',
+  "const stream = new EventSource('/client/relay/events?access_token=' + token);",
+  "stream.addEventListener('relay.status_changed', (m) => {",
+  '  const event = JSON.parse(m.data); // an EventView; m.lastEventId is its id',
+  "  console.log(event.data.from, '->', event.data.to);",
+  '});',
+  "stream.addEventListener('relay.extends_updated', (m) => console.log(JSON.parse(m.data)));",
+  '```',
+  '',
+  'Each message has `id:` (the event id), `event:` (the type) and `data:` (the event JSON,',
+  'schema EventView). Reconnect with Last-Event-ID (header or last_event_id) to receive what',
+  'you missed first; `EventSource` does that by itself. A comment line comes every 15 s.',
+  '',
+  `**In Swagger UI**, Execute reads the stream for ${STREAM_PREVIEW_S} seconds, then stops and`,
+  'shows what arrived; set `last_event_id` to 0 to see past events replayed. Errors (401 and so',
+  'on) show as usual.',
+].join('\n');
+
 @ApiTags('relay')
 @Controller('client/relay')
 export class EventStreamController {
@@ -47,12 +72,8 @@ export class EventStreamController {
   @Get('events')
   @ClientStreamAuth()
   @ApiOperation({
-    summary: 'Server-sent events of your sessions, or of a room with ?room_id=',
-    description:
-      'Each message has `id:` (the event id), `event:` (the type) and `data:` (the event JSON, ' +
-      'schema EventView). ' +
-      'Reconnect with Last-Event-ID (header or last_event_id) to receive what you missed first. ' +
-      'A comment line comes every 15 s.',
+    summary: 'Server-sent events of your sessions, or of a room with ?room_id= (use EventSource)',
+    description: STREAM_DESCRIPTION,
   })
   @ApiEnvelope(
     {

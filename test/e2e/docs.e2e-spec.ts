@@ -1,3 +1,6 @@
+import { runInNewContext } from 'node:vm';
+import { verifyQiniuMac } from '../../src/auth/qiniu-mac';
+import { DEV_KEYS } from '../../src/config/app.config';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 /** Every route of docs/api.md (rooms, relays and the server API), as OpenAPI paths. */
@@ -37,6 +40,61 @@ describe('API docs', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/text\/html/);
     expect(answer.text).toMatch(/swagger/i);
+  });
+
+  it('starts Swagger UI with the signing interceptor and with authorization kept over reloads', async () => {
+    // The page's own scripts, in the order the page runs them, with Swagger UI itself stubbed
+    // out to catch the options it is started with.
+    const html = (await t.call('GET', '/docs')).text;
+    const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+    expect(inline).toHaveLength(1);
+    const init = await t.call('GET', '/docs/swagger-ui-init.js', { unchecked: true });
+    expect(init.status).toBe(200);
+    let options: any;
+    const SwaggerUIBundle = Object.assign(
+      (given: unknown) => {
+        options = given;
+        return { initOAuth: () => undefined };
+      },
+      { presets: { apis: {} }, plugins: { DownloadUrl: {} } },
+    );
+    const page: any = {
+      URL,
+      TextEncoder,
+      SwaggerUIBundle,
+      SwaggerUIStandalonePreset: {},
+      location: {
+        search: '',
+        origin: 'http://docs.example:8080',
+        href: 'http://docs.example:8080/docs',
+      },
+    };
+    page.window = page;
+    runInNewContext(init.text, page);
+    runInNewContext(inline[0], page);
+    page.onload();
+
+    expect(options.persistAuthorization).toBe(true);
+    const request = options.requestInterceptor({
+      url: 'http://docs.example:8080/server/relay/relay_1?x=1',
+      method: 'GET',
+      headers: { Authorization: `${DEV_KEYS.SERVER_ACCESS_KEY}:${DEV_KEYS.SERVER_SECRET_KEY}` },
+    });
+    expect(
+      verifyQiniuMac(
+        request.headers.Authorization,
+        {
+          method: 'GET',
+          url: '/server/relay/relay_1?x=1',
+          host: 'docs.example:8080',
+          contentType: undefined,
+          headers: {},
+          body: '',
+        },
+        t.config.serverAccessKey,
+        t.config.serverSecretKey,
+      ),
+    ).toBe(true);
   });
 
   it('serves an OpenAPI 3 document with a Bearer scheme for the authorize button', () => {

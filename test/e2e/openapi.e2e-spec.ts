@@ -191,7 +191,7 @@ const ROUTES: RouteDoc[] = [
   },
   {
     method: 'post',
-    path: '/server/events/{id}/redeliver',
+    path: '/server/events/{delivery_id}/redeliver',
     tag: 'server',
     security: 'qiniu',
     success: 'DeliveryView',
@@ -356,6 +356,32 @@ describe('OpenAPI document (docs/operations.md)', () => {
       expect(requestBody.content['application/json'].schema).toEqual({ $ref: ref(route.body) });
       expect(component(route.body).required.length).toBeGreaterThan(0);
     });
+  });
+
+  it('tells how to authorize the server API in Swagger UI, where the page signs', () => {
+    expect(doc.components.securitySchemes.qiniu.description).toContain(
+      '**In this Swagger UI, type `<AccessKey>:<SecretKey>` as the value.**',
+    );
+    expect(doc.info.description).toContain('`<AccessKey>:<SecretKey>`');
+  });
+
+  it('says to read the event stream with EventSource, with an example', () => {
+    const stream = doc.paths['/client/relay/events'].get;
+    expect(stream.summary).toContain('EventSource');
+    expect(stream.description).toMatch(
+      /```js\nconst stream = new EventSource\('\/client\/relay\/events\?access_token=' \+ token\);\n/,
+    );
+    expect(stream.description).toMatch(/Execute reads the stream for \d+ seconds/);
+  });
+
+  it('names the redeliver parameter as the delivery id, not the event id', () => {
+    const redeliver = doc.paths['/server/events/{delivery_id}/redeliver'].post;
+    expect(redeliver.parameters).toEqual([
+      expect.objectContaining({ name: 'delivery_id', in: 'path', required: true }),
+    ]);
+    expect(redeliver.parameters[0].schema.type).toBe('integer');
+    expect(redeliver.parameters[0].description).toMatch(/`id` of an entry .* not its `event_id`/);
+    expect(component('DeliveryView').properties.event_id.description).toMatch(/not a delivery id/);
   });
 
   it('documents the path identifiers with the pattern the routes enforce', () => {
