@@ -2,6 +2,9 @@
  * Unit specs sit next to the code; e2e specs drive the real app over HTTP (test/e2e); browser
  * specs drive Swagger UI in headless Chromium (test/browser, `npm run test:browser`; `npm test`
  * selects unit and e2e only, so it needs no browser).
+ * The npm scripts choose projects with TEST_PROJECTS (comma-separated names; unset: all) rather
+ * than --selectProjects, which takes a list and so swallowed a path appended by
+ * `npm test -- <path>` as one more project name, running every suite.
  * Jest 29 cannot require() ES modules, and @fastify/static (Swagger UI's file server) pulls in
  * the ESM-only content-disposition 3, so that one package is compiled to CommonJS by Babel.
  */
@@ -14,29 +17,43 @@ const transform = {
 };
 const transformIgnorePatterns = ['/node_modules/(?!content-disposition/)'];
 
+const projects = [
+  {
+    displayName: 'unit',
+    testMatch: ['<rootDir>/src/**/*.spec.ts'],
+    transform,
+    transformIgnorePatterns,
+    testEnvironment: 'node',
+  },
+  {
+    displayName: 'e2e',
+    testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
+    transform,
+    transformIgnorePatterns,
+    testEnvironment: 'node',
+  },
+  {
+    displayName: 'browser',
+    testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
+    transform,
+    transformIgnorePatterns,
+    testEnvironment: 'node',
+  },
+];
+
+const selected = (process.env.TEST_PROJECTS ?? '')
+  .split(',')
+  .map((name) => name.trim())
+  .filter((name) => name.length > 0);
+const unknown = selected.filter((name) => !projects.some((p) => p.displayName === name));
+if (unknown.length > 0) {
+  throw new Error(
+    `TEST_PROJECTS: unknown project ${unknown.join(', ')} (known: ${projects.map((p) => p.displayName).join(', ')})`,
+  );
+}
+
 module.exports = {
-  projects: [
-    {
-      displayName: 'unit',
-      testMatch: ['<rootDir>/src/**/*.spec.ts'],
-      transform,
-      transformIgnorePatterns,
-      testEnvironment: 'node',
-    },
-    {
-      displayName: 'e2e',
-      testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
-      transform,
-      transformIgnorePatterns,
-      testEnvironment: 'node',
-    },
-    {
-      displayName: 'browser',
-      testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
-      transform,
-      transformIgnorePatterns,
-      testEnvironment: 'node',
-    },
-  ],
+  projects:
+    selected.length === 0 ? projects : projects.filter((p) => selected.includes(p.displayName)),
   testTimeout: 30000,
 };

@@ -5,10 +5,29 @@
  *   PORT=... DATABASE_URL=mysql://... node -r ts-node/register/transpile-only bench/ceiling.ts
  */
 import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import Fastify, { FastifyReply, FastifyRequest } from 'fastify';
 import { verify } from 'jsonwebtoken';
 import { createPool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { BENCH_KEYS } from './common';
+
+const USAGE = `Usage: PORT=8090 DATABASE_URL=mysql://root@127.0.0.1:3306/relay_bench \\
+  node -r ts-node/register/transpile-only bench/ceiling.ts
+
+The benchmark's ceiling server, normally started by npm run bench. It expects the tables that
+the service's migrations create in that database.
+`;
+
+try {
+  if (parseArgs({ options: { help: { type: 'boolean', short: 'h' } } }).values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+} catch (error) {
+  // parseArgs explains itself in its first sentence; the rest is a hint about `--`.
+  process.stderr.write(`${String((error as Error).message).split('. ')[0]}\n\n${USAGE}`);
+  process.exit(2);
+}
 
 const JWT_KEY = createSecretKey(Buffer.from(BENCH_KEYS.jwtSecret));
 const TOKEN_TTL_S = 3600;

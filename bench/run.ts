@@ -1,16 +1,32 @@
 /**
- * `npm run bench`: our server (dist/main.js) against the ceiling (bench/ceiling.ts) on MariaDB,
- * three scenarios, a table on stdout and bench/results.json. See bench/README.md.
+ * `npm run bench`: builds, then runs our server (dist/main.js) against the ceiling
+ * (bench/ceiling.ts) on MariaDB, three scenarios, a table on stdout and bench/results.json.
+ * See bench/README.md.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { ModuleKind, ScriptTarget, transpileModule } from 'typescript';
 import { createConnection } from 'mysql2/promise';
 import { BENCH_KEYS, clientToken } from './common';
+
+const USAGE = `Usage: npm run bench
+
+Builds the service, then measures it against a bare Fastify + mysql2 ceiling on MariaDB/MySQL
+(user root without password): a table on stdout and bench/results.json, about 75 s.
+See bench/README.md. Settings are environment variables:
+
+  BENCH_DB_HOST      database host:port (default 127.0.0.1:3306)
+  BENCH_DB_NAME      database created and dropped by the run (default relay_bench)
+  BENCH_CONNECTIONS  concurrent connections (default 32)
+  BENCH_WARMUP_S     warm-up seconds of each measurement (default 3)
+  BENCH_DURATION_S   measured seconds (default 12)
+  BENCH_SUBSCRIBERS  event streams of the fan-out scenario (default 5000)
+`;
 
 const DB_HOST = process.env.BENCH_DB_HOST ?? '127.0.0.1:3306';
 const DB_NAME = process.env.BENCH_DB_NAME ?? 'relay_bench';
@@ -558,7 +574,27 @@ function table(results: Result[]): string {
   return lines.map((l) => l.map((cell, i) => cell.padEnd(widths[i])).join('  ')).join('\n');
 }
 
+/** Answers --help and refuses anything else before the build, which takes a while. */
+function readArguments(): void {
+  let help: boolean | undefined;
+  try {
+    help = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } }).values.help;
+  } catch (error) {
+    // parseArgs explains itself in its first sentence; the rest is a hint about `--`.
+    process.stderr.write(`${String((error as Error).message).split('. ')[0]}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+}
+
 async function main(): Promise<void> {
+  // Built here rather than in the npm script, so that --help needs no build.
+  if (spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) {
+    throw new Error('npm run build failed');
+  }
   const began = Date.now();
   log(
     `bench: database ${DB_NAME}, ${CONNECTIONS} connections, ${WARMUP_S}s warm-up + ${DURATION_S}s`,
@@ -623,6 +659,7 @@ async function cleanup(): Promise<void> {
   await admin(`DROP DATABASE IF EXISTS ${DB_NAME}`).catch(() => undefined);
 }
 
+readArguments();
 main()
   .then(cleanup)
   .then(() => process.exit(0))

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import 'dotenv/config';
+import { createServer } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app.config';
@@ -7,6 +8,22 @@ import { createLogger } from './observability/logger';
 
 /** What SIGTERM may take before the process leaves anyway (the contract allows 10 s). */
 const DRAIN_LIMIT_MS = 9000;
+
+/** Whether something already listens on the port, found by trying to bind it for a moment. */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE'));
+    probe.listen({ port, host: '0.0.0.0' }, () => probe.close(() => resolve(false)));
+  });
+}
+
+function exitPortInUse(port: number): never {
+  // The usual first-day mistake (a second `npm start`, or another service on 8080): one line
+  // that says what to do instead of a stack trace.
+  createLogger('info').fatal(`port ${port} is in use: stop the other process or set PORT`);
+  process.exit(1);
+}
 
 async function main(): Promise<void> {
   let config;
@@ -17,6 +34,9 @@ async function main(): Promise<void> {
     createLogger('info').fatal({ problems: error.problems }, error.message);
     process.exit(1);
   }
+  // Checked before the app starts, so that a taken port is the only thing the operator reads;
+  // the listen below still catches a port taken in between.
+  if (config.port !== 0 && (await portInUse(config.port))) exitPortInUse(config.port);
   const app = await createApp(config);
   const logger = new Logger('Bootstrap');
   if (config.devKeysInUse.length > 0) {
@@ -27,7 +47,12 @@ async function main(): Promise<void> {
   }
   const db =
     config.database.kind === 'mysql' ? 'MySQL/MariaDB' : `SQLite file ${config.database.file}`;
-  await app.listen({ port: config.port, host: '0.0.0.0' });
+  try {
+    await app.listen({ port: config.port, host: '0.0.0.0' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    exitPortInUse(config.port);
+  }
   const { port } = app.getHttpServer().address() as { port: number };
   logger.log(`listening on port ${port} with ${db}; Swagger UI at /docs`);
 
@@ -55,8 +80,10 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => drain('SIGTERM'));
-  process.once('SIGINT', () => drain('SIGINT'));
+  // `on`, not `once`: under `npm start` a Ctrl-C reaches the process twice (from the terminal
+  // and forwarded by npm), and a second signal with no listener would kill it mid-drain.
+  process.on('SIGTERM', () => drain('SIGTERM'));
+  process.on('SIGINT', () => drain('SIGINT'));
 }
 
 void main();

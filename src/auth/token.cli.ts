@@ -1,31 +1,50 @@
 import 'dotenv/config';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/app.config';
+import { loadConfigOrExit } from '../config/app.config';
 import { signClientToken } from './client-token';
 import { DEFAULT_APP_ID } from './client-user';
 
+const USAGE = `Usage: npm run token -- [--user <user_id>] [--app <app_id>] [--days <days>]
+
+Prints a client token (JWT) for Swagger UI's Authorize or an Authorization: Bearer header,
+signed with JWT_SECRET (environment or .env; the development key by default).
+
+  --user <user_id>  the user (default alice)
+  --app <app_id>    the app (default ${DEFAULT_APP_ID})
+  --days <days>     lifetime, more than 0 and at most 30 (default 7)
+  -h, --help        this text
+`;
+
+function readArguments() {
+  try {
+    return parseArgs({
+      options: {
+        user: { type: 'string', default: 'alice' },
+        app: { type: 'string', default: DEFAULT_APP_ID },
+        days: { type: 'string', default: '7' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    // parseArgs explains itself in its first sentence; the rest is a hint about `--`.
+    process.stderr.write(`${String((error as Error).message).split('. ')[0]}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
 /** `npm run token -- --user alice [--app default] [--days 7]`: a client JWT for Swagger UI or curl. */
 function main(): void {
-  const { values } = parseArgs({
-    options: {
-      user: { type: 'string', default: 'alice' },
-      app: { type: 'string', default: DEFAULT_APP_ID },
-      days: { type: 'string', default: '7' },
-    },
-  });
+  const { values } = readArguments();
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const days = Number(values.days);
   if (!Number.isFinite(days) || days <= 0 || days > 30) {
     process.stderr.write('--days must be a number of days, more than 0 and at most 30\n');
     process.exit(2);
   }
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit(process.env);
   const token = signClientToken(config.jwtSecret, {
     appId: values.app,
     userId: values.user,

@@ -2,7 +2,6 @@
  * SIGTERM as an orchestrator sends it: requests already in flight are answered, open streams
  * get a last message and end, and the process exits with code 0 within 10 seconds.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,43 +9,26 @@ import { signClientToken } from '../../src/auth/client-token';
 import { DEV_KEYS } from '../../src/config/app.config';
 import { request } from 'node:http';
 import { openStream } from '../utils/sse-client';
-
-const ROOT = join(__dirname, '..', '..');
+import { runTypeScript, Spawned } from '../utils/spawned-process';
 
 describe('graceful shutdown', () => {
   let dir: string;
-  let child: ChildProcess;
-  let output = '';
-  let exited: Promise<number | null>;
+  let service: Spawned;
+  let port: number;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'relay-shutdown-'));
-    child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        PORT: '0',
-        DATABASE_URL: `sqlite:${join(dir, 'relay.db')}`,
-      },
+    service = runTypeScript('src/main.ts', [], {
+      env: { PORT: '0', DATABASE_URL: `sqlite:${join(dir, 'relay.db')}` },
     });
-    exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const look = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (/listening on port \d+/.test(output)) resolve();
-      };
-      child.stdout?.on('data', look);
-      child.stderr?.on('data', look);
-      void exited.then(() => reject(new Error(`exited before listening:\n${output}`)));
-    });
+    port = Number((await service.waitFor(/listening on port (\d+)/))[1]);
   });
   afterAll(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (service.child.exitCode === null) service.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('answers a request in flight, ends streams with a last message, and exits 0 within 10 s', async () => {
-    const port = Number(/listening on port (\d+)/.exec(output)?.[1]);
     const baseUrl = `http://127.0.0.1:${port}`;
     const token = signClientToken(DEV_KEYS.JWT_SECRET, {
       appId: 'default',
@@ -81,12 +63,12 @@ describe('graceful shutdown', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const signalled = Date.now();
-    child.kill('SIGTERM');
+    service.child.kill('SIGTERM');
 
     expect(await answered).toBe(200);
     await stream.waitForEnd(10_000);
     expect(stream.comments.map((c) => c.text).pop()).toMatch(/shutting down/);
-    const code = await exited;
+    const { code, output } = await service.exited;
     expect(code).toBe(0);
     expect(Date.now() - signalled).toBeLessThan(10_000);
     expect(output).toMatch(/SIGTERM: draining/);

@@ -2,38 +2,11 @@
  * The process as an operator starts it (docs/operations.md): configuration checked at start,
  * zero-config development mode, and the token script a newcomer uses for Swagger UI.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTypeScript } from '../utils/spawned-process';
 import { startTestApp, TestApp } from '../utils/test-app';
-
-const ROOT = join(__dirname, '..', '..');
-const TS_NODE = ['-r', 'ts-node/register/transpile-only'];
-
-interface Exit {
-  code: number | null;
-  output: string;
-}
-
-/** Runs a TypeScript entry point with a clean environment plus `env`. */
-function run(
-  entry: string,
-  args: string[],
-  env: Record<string, string>,
-): { child: ChildProcess; exit: Promise<Exit> } {
-  const child = spawn(process.execPath, [...TS_NODE, entry, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exit = new Promise<Exit>((resolve) =>
-    child.on('exit', (code) => resolve({ code, output })),
-  );
-  return { child, exit };
-}
 
 describe('startup', () => {
   let dir: string;
@@ -43,45 +16,30 @@ describe('startup', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('exits non-zero naming every bad variable', async () => {
-    const { exit } = run('src/main.ts', [], {
-      PORT: 'eighty',
-      DATABASE_URL: 'postgres://nope',
-      RELAY_DEFAULT_MODE: 'push',
-    });
-    const { code, output } = await exit;
+    const { code, output } = await runTypeScript('src/main.ts', [], {
+      env: { PORT: 'eighty', DATABASE_URL: 'postgres://nope', RELAY_DEFAULT_MODE: 'push' },
+    }).exited;
     expect(code).not.toBe(0);
     for (const name of ['PORT', 'DATABASE_URL', 'RELAY_DEFAULT_MODE'])
       expect(output).toContain(name);
   });
 
   it('refuses development keys with NODE_ENV=production', async () => {
-    const { exit } = run('src/main.ts', [], {
-      NODE_ENV: 'production',
-      DATABASE_URL: `sqlite:${join(dir, 'prod.db')}`,
-    });
-    const { code, output } = await exit;
+    const { code, output } = await runTypeScript('src/main.ts', [], {
+      env: { NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'prod.db')}` },
+    }).exited;
     expect(code).not.toBe(0);
     for (const name of ['JWT_SECRET', 'SERVER_SECRET_KEY', 'QINIU_SECRET_KEY'])
       expect(output).toContain(name);
   });
 
   it('starts on development keys when none are configured, and says so in its log', async () => {
-    const { child, exit } = run('src/main.ts', [], {
-      PORT: '0',
-      DATABASE_URL: `sqlite:${join(dir, 'dev.db')}`,
+    const started = runTypeScript('src/main.ts', [], {
+      env: { PORT: '0', DATABASE_URL: `sqlite:${join(dir, 'dev.db')}` },
     });
-    let output = '';
-    const listening = new Promise<void>((resolve) => {
-      const look = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('listening on port')) resolve();
-      };
-      child.stdout?.on('data', look);
-      child.stderr?.on('data', look);
-    });
-    await Promise.race([listening, exit]);
-    child.kill('SIGTERM');
-    await exit;
+    await started.waitFor(/listening on port/);
+    started.child.kill('SIGTERM');
+    const { output } = await started.exited;
     expect(output).toMatch(/using development keys for JWT_SECRET/);
     expect(output).toMatch(/listening on port \d+ with SQLite file/);
   });
@@ -96,10 +54,14 @@ describe('startup', () => {
     });
 
     it('prints a development token that the client API accepts for that user and app', async () => {
-      const { exit } = run('src/auth/token.cli.ts', ['--user', 'alice', '--app', 'demo'], {});
-      const { code, output } = await exit;
+      const { code, stdout } = await runTypeScript('src/auth/token.cli.ts', [
+        '--user',
+        'alice',
+        '--app',
+        'demo',
+      ]).exited;
       expect(code).toBe(0);
-      const token = output.trim();
+      const token = stdout.trim();
       const answer = await t.call('POST', '/client/live/room/instance', {
         token,
         body: { title: 'from the script' },
@@ -107,7 +69,9 @@ describe('startup', () => {
       expect(answer.status).toBe(200);
       expect(answer.body.data.anchor_id).toBe('alice');
       const other = await t.call('GET', `/client/live/room/info/${answer.body.data.live_id}`, {
-        token: (await run('src/auth/token.cli.ts', ['--user', 'bob'], {}).exit).output.trim(),
+        token: (
+          await runTypeScript('src/auth/token.cli.ts', ['--user', 'bob']).exited
+        ).stdout.trim(),
       });
       expect(other.status).toBe(404);
     });
