@@ -162,8 +162,9 @@ describe('a backlog of due sessions', () => {
     expect(open).toBe(0);
     const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)];
     // A request waits at most behind one batch of short transactions; blocked behind the
-    // backlog it would wait for seconds.
-    expect(p(during, 0.99)).toBeLessThan(500);
+    // backlog it would wait about as long as the whole drain. The bound is a share of the drain
+    // measured in this run, so a slow or busy machine does not fail it by itself.
+    expect(p(during, 0.99)).toBeLessThan(Math.max(500, drainMs / 4));
     const figures = {
       database: t.config.database.kind,
       backlog: BACKLOG,
