@@ -6,7 +6,7 @@ import { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { toErrorAnswer } from './common/envelope';
 import { ErrorFilter } from './common/error.filter';
-import { BODY_LIMIT, requestIdOf, setUpHttp } from './common/http.setup';
+import { answerClientError, BODY_LIMIT, requestIdOf, setUpHttp } from './common/http.setup';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app.config';
 import { createLogger, PinoNestLogger } from './observability/logger';
@@ -32,6 +32,19 @@ export async function createApp(
     // Long or badly encoded path parameters must reach our validation and answer 400 in the
     // envelope, not Fastify's own 414 / error shape.
     routerOptions: { maxParamLength: 1024 },
+    // Requests Node's parser refuses answer in the envelope too.
+    clientErrorHandler: answerClientError,
+    // A request whose body stops short without the client closing would otherwise hold its
+    // connection for ever; it is answered through answerClientError. Node only enforces
+    // requestTimeout when headersTimeout is no longer, and checks both every
+    // connectionsCheckingInterval.
+    requestTimeout: 30_000,
+    http: {
+      headersTimeout: 30_000,
+      connectionsCheckingInterval: 5_000,
+      // Node answers a missing Host with an empty 400; setUpHttp refuses it in the envelope.
+      requireHostHeader: false,
+    },
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       const { status, body } = toErrorAnswer(error, requestIdOf(request.raw));
       void reply.status(status).header('x-request-id', body.request_id).send(body);

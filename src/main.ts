@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import 'dotenv/config';
+import { Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
@@ -16,6 +17,36 @@ function portInUse(port: number): Promise<boolean> {
     probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE'));
     probe.listen({ port, host: '0.0.0.0' }, () => probe.close(() => resolve(false)));
   });
+}
+
+/**
+ * Once `start()` is called, every connection closes as soon as its answer is out. A client that
+ * keeps its connection alive would otherwise hold the server open after its last answer, and the
+ * drain would wait for the 9 s fallback instead of ending with that answer. Connections idle at
+ * that moment are closed by the server's own close; these are the ones busy with a request.
+ */
+function closeConnectionsOnceAnswered(server: Server): { start(): void } {
+  const answering = new Set<ServerResponse>();
+  let draining = false;
+  const closeAfter = (response: ServerResponse) => {
+    // Tells the client not to reuse the connection, and makes Node close it after the answer.
+    if (!response.headersSent) response.setHeader('connection', 'close');
+    // An answer whose headers went out earlier (an event stream) ends with the connection
+    // still open; it is idle once the answer is finished, and closed then.
+    response.once('finish', () => setImmediate(() => server.closeIdleConnections()));
+  };
+  server.on('request', (_request, response: ServerResponse) => {
+    if (draining) return closeAfter(response);
+    answering.add(response);
+    response.once('close', () => answering.delete(response));
+  });
+  return {
+    start: () => {
+      draining = true;
+      for (const response of answering) closeAfter(response);
+      server.closeIdleConnections();
+    },
+  };
 }
 
 function exitPortInUse(port: number): never {
@@ -38,6 +69,7 @@ async function main(): Promise<void> {
   // the listen below still catches a port taken in between.
   if (config.port !== 0 && (await portInUse(config.port))) exitPortInUse(config.port);
   const app = await createApp(config);
+  const connections = closeConnectionsOnceAnswered(app.getHttpServer());
   const logger = new Logger('Bootstrap');
   if (config.devKeysInUse.length > 0) {
     logger.warn(
@@ -65,6 +97,7 @@ async function main(): Promise<void> {
     if (draining) return;
     draining = true;
     logger.log(`${signal}: draining`);
+    connections.start();
     setTimeout(() => {
       logger.warn(`still draining after ${DRAIN_LIMIT_MS / 1000} s; leaving now`);
       process.exit(0);

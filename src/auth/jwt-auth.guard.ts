@@ -3,7 +3,7 @@ import { AuthGuard } from '@nestjs/passport';
 import { DomainError, ErrorCode } from '../common/domain.error';
 import { requestContext } from '../observability/request-context';
 import { ClientUser } from './client-user';
-import { BadClaims } from './jwt.strategy';
+import { BadClaims, RefusedHeader } from './jwt.strategy';
 
 /** Passport's verdict as the contract's errors: 401 for a missing or bad token, 499 expired. */
 function userOrError<T>(error: unknown, user: T | false, info: unknown): T {
@@ -18,6 +18,7 @@ function userOrError<T>(error: unknown, user: T | false, info: unknown): T {
   }
   if (error instanceof BadClaims) throw new DomainError(ErrorCode.Unauthorized, error.message);
   if (error) throw error;
+  if (info instanceof RefusedHeader) throw new DomainError(ErrorCode.Unauthorized, info.message);
   const name = (info as { name?: string } | undefined)?.name;
   if (name === 'TokenExpiredError') throw new DomainError(ErrorCode.TokenExpired, 'token expired');
   const message = (info as { message?: string } | undefined)?.message;

@@ -1,4 +1,4 @@
-import { createSecretKey } from 'node:crypto';
+import { createHmac, createSecretKey, KeyObject, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { FastifyRequest } from 'fastify';
@@ -37,16 +37,68 @@ export function tokenFromHeaderOrQuery(request: FastifyRequest): string | null {
     : null;
 }
 
+/** Thrown for a token whose header asks for something this service does not do. */
+export class RefusedHeader extends Error {}
+
+/** The decoded JOSE header, or null when it is not a JSON object (the verifier then refuses). */
+function joseHeader(token: string): Record<string, unknown> | null {
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
+    return typeof header === 'object' && header !== null
+      ? (header as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `key` made the token's HS256 signature, so that only that key is handed to the verifier. */
+function signedWith(token: string, key: KeyObject): boolean {
+  const [header, payload, signature] = token.split('.');
+  if (signature === undefined) return false;
+  const expected = createHmac('sha256', key).update(`${header}.${payload}`).digest();
+  const given = Buffer.from(signature, 'base64url');
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/**
+ * Which secret verifies a token. RFC 7515 (4.1.11) says a token whose `crit` header names
+ * extensions the recipient does not understand must be refused, and this service understands
+ * none. With previous secrets (a rotation), the one that made the signature is found by one HMAC
+ * per secret, the current one first, so tokens of the current secret cost one HMAC more, and a
+ * service not rotating pays nothing.
+ */
+function secretFor(config: AppConfig) {
+  // KeyObjects, not strings: jsonwebtoken re-derives a key from a string secret on every
+  // verification, which was the largest single cost of a request in measurements.
+  // (passport-jwt's types predate KeyObject; jsonwebtoken 9 takes it as it is.)
+  const current = createSecretKey(Buffer.from(config.jwtSecret));
+  const previous = config.jwtPreviousSecrets.map((secret) => createSecretKey(Buffer.from(secret)));
+  return (
+    _request: FastifyRequest,
+    token: string,
+    done: (error: Error | null, key?: Buffer) => void,
+  ): void => {
+    const header = joseHeader(token);
+    if (header !== null && 'crit' in header) {
+      done(new RefusedHeader('token has a crit header'));
+      return;
+    }
+    const key =
+      previous.length === 0 || signedWith(token, current)
+        ? current
+        : (previous.find((candidate) => signedWith(token, candidate)) ?? current);
+    done(null, key as unknown as Buffer);
+  };
+}
+
 function strategyOptions(
   config: AppConfig,
   jwtFromRequest: (request: FastifyRequest) => string | null,
 ) {
   return {
     jwtFromRequest,
-    // A KeyObject, not the string: jsonwebtoken re-derives a key from a string secret on every
-    // verification, which was the largest single cost of a request in measurements.
-    // (passport-jwt's types predate KeyObject; jsonwebtoken 9 takes it as it is.)
-    secretOrKey: createSecretKey(Buffer.from(config.jwtSecret)) as unknown as Buffer,
+    secretOrKeyProvider: secretFor(config),
     algorithms: ['HS256'] as 'HS256'[],
     ignoreExpiration: false,
   };

@@ -1,13 +1,25 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { APP_CONFIG, AppConfig } from '../config/app.config';
+import { Clock } from '../common/clock';
+import { APP_CONFIG, AppConfig, ServerKey } from '../config/app.config';
 import { DomainError, ErrorCode } from '../common/domain.error';
-import { verifyQiniuMac } from './qiniu-mac';
+import { qiniuDateIsFresh, SignedRequest, verifyQiniuMac } from './qiniu-mac';
 
 /** Server API guard: the customer's backend signs each request with its AccessKey/SecretKey. */
 @Injectable()
 export class QiniuMacGuard implements CanActivate {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  /** The current pair first: during a rotation most requests already use it. */
+  private readonly keys: ServerKey[];
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly clock: Clock,
+  ) {
+    this.keys = [
+      { accessKey: config.serverAccessKey, secretKey: config.serverSecretKey },
+      ...config.serverPreviousKeys,
+    ];
+  }
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
@@ -18,20 +30,24 @@ export class QiniuMacGuard implements CanActivate {
         'missing Authorization: Qiniu <AccessKey>:<sign>',
       );
     }
-    const verified = verifyQiniuMac(
-      authorization,
-      {
-        method: request.method,
-        url: request.raw.url ?? request.url,
-        host: request.headers.host ?? '',
-        contentType: request.headers['content-type'],
-        headers: request.headers,
-        body: request.rawBody ?? '',
-      },
-      this.config.serverAccessKey,
-      this.config.serverSecretKey,
+    const signed: SignedRequest = {
+      method: request.method,
+      url: request.raw.url ?? request.url,
+      host: request.headers.host ?? '',
+      contentType: request.headers['content-type'],
+      headers: request.headers,
+      body: request.rawBody ?? '',
+    };
+    const verified = this.keys.some((key) =>
+      verifyQiniuMac(authorization, signed, key.accessKey, key.secretKey),
     );
     if (!verified) throw new DomainError(ErrorCode.Unauthorized, 'invalid Qiniu signature');
+    if (!qiniuDateIsFresh(request.headers, this.clock.now())) {
+      throw new DomainError(
+        ErrorCode.Unauthorized,
+        "X-Qiniu-Date is more than 15 minutes from the server's clock",
+      );
+    }
     return true;
   }
 }

@@ -1,5 +1,5 @@
 import { qiniuRtc, qiniuSignV2 } from '../../test/utils/qiniu-sdk';
-import { qiniuSigningString, SignedRequest, verifyQiniuMac } from './qiniu-mac';
+import { qiniuDateIsFresh, qiniuSigningString, SignedRequest, verifyQiniuMac } from './qiniu-mac';
 
 const AK = 'server-ak';
 const SK = 'server-sk-0123456789';
@@ -86,4 +86,30 @@ describe(verifyQiniuMac.name, () => {
       'POST /server/relay/relay_1?x=1\nHost: 127.0.0.1:8080\nContent-Type: application/octet-stream\n\n',
     );
   });
+});
+
+describe(qiniuDateIsFresh.name, () => {
+  const now = Date.UTC(2026, 10, 30, 12, 0, 0);
+
+  it.each([
+    ['20261130T120000Z', true],
+    ['20261130T114500Z', true],
+    ['20261130T121500Z', true],
+    ['20261130T114459Z', false],
+    ['20261130T121501Z', false],
+    ['20260101T000000Z', false],
+  ])('takes X-Qiniu-Date %s as fresh: %s (15 minutes either way)', (date, fresh) => {
+    expect(qiniuDateIsFresh({ 'x-qiniu-date': date }, now)).toBe(fresh);
+  });
+
+  it('passes a request without X-Qiniu-Date', () => {
+    expect(qiniuDateIsFresh({ 'x-qiniu-trace': 'abc' }, now)).toBe(true);
+  });
+
+  it.each(['2026-11-30T12:00:00Z', '20261130T120000', '20261131T120000Z', '', 'now'])(
+    'refuses an unreadable X-Qiniu-Date %p',
+    (date) => {
+      expect(qiniuDateIsFresh({ 'x-qiniu-date': date }, now)).toBe(false);
+    },
+  );
 });

@@ -74,3 +74,27 @@ export function verifyQiniuMac(
     return expected.length === given.length && timingSafeEqual(expected, given);
   });
 }
+
+/** How far `X-Qiniu-Date` may be from the server's clock, either way. */
+const QINIU_DATE_TOLERANCE_MS = 15 * 60 * 1000;
+
+/**
+ * Whether a request is fresh enough: one that carries `X-Qiniu-Date` (`YYYYMMDDTHHmmssZ`, signed
+ * with the rest) must be within 15 minutes of `nowMs`, so a captured signature stops working soon.
+ * One without it passes, because the SDK's generateAccessTokenV2 does not always send it; an
+ * unreadable date does not, as it cannot be shown fresh.
+ */
+export function qiniuDateIsFresh(
+  headers: Record<string, string | string[] | undefined>,
+  nowMs: number,
+): boolean {
+  const value = headers['x-qiniu-date'];
+  if (value === undefined) return true;
+  const parts = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(String(value));
+  if (parts === null) return false;
+  const [year, month, day, hour, minute, second] = parts.slice(1).map(Number);
+  const signedAt = Date.UTC(year, month - 1, day, hour, minute, second);
+  const roundTrip = new Date(signedAt);
+  if (roundTrip.getUTCDate() !== day || roundTrip.getUTCMonth() !== month - 1) return false;
+  return Math.abs(nowMs - signedAt) <= QINIU_DATE_TOLERANCE_MS;
+}

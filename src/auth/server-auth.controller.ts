@@ -17,6 +17,7 @@ import { DEFAULT_APP_ID } from './client-user';
 import { signClientToken } from './client-token';
 import { QiniuMacGuard } from './qiniu-mac.guard';
 import { Optional } from '../common/validation';
+import { CleanText } from '../common/text';
 
 const DAY_S = 86400;
 
@@ -37,6 +38,7 @@ export class IssueTokenQuery {
   @ApiPropertyOptional({ example: 'ios-1', maxLength: 128 })
   @Optional()
   @MaxLength(128)
+  @CleanText()
   device_id?: string;
 
   @ApiPropertyOptional({
@@ -67,7 +69,13 @@ export class ServerAuthController {
   ) {}
 
   @Get('token')
-  @ApiOperation({ summary: 'Issue a client token for one of your users' })
+  @ApiOperation({
+    summary: 'Issue a client token for one of your users',
+    description:
+      'Your backend gets a client JWT (HS256, signed with JWT_SECRET) for `user_id` of `app_id` ' +
+      '(default `default`), valid until `expires_at` (default 7 days ahead; past or more than ' +
+      '30 days ahead is 400). 401 for a missing or wrong Qiniu signature.',
+  })
   @ApiEnvelope(IssuedTokenView, SERVER_ERRORS)
   issue(@Query() query: IssueTokenQuery): IssuedTokenView {
     const now = Math.floor(this.clock.now() / 1000);

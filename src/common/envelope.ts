@@ -1,4 +1,4 @@
-import { HttpException, Logger } from '@nestjs/common';
+import { HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { DomainError, ErrorCode } from './domain.error';
 
@@ -54,6 +54,11 @@ export function toErrorAnswer(error: unknown, requestId: string): ErrorAnswer {
   }
   logger.error(`[${requestId}] internal error: ${describe(error)}`);
   return answer(500, ErrorCode.Internal, 'internal error');
+}
+
+/** The 404 of a request no route matched, as opposed to a resource a service did not find. */
+export function isUnroutedError(error: unknown): boolean {
+  return error instanceof NotFoundException;
 }
 
 function messageOf(error: unknown): string {

@@ -27,8 +27,28 @@ describe(parseExtends.name, () => {
     [{ k: 'v'.repeat(1025) }, 'a 1025-character value'],
     [{ k: 1 }, 'a number value'],
     [{ k: null }, 'a null value where nulls are not allowed'],
+    [{ k: 'a\u0000b' }, 'a NUL in a value'],
+    [{ k: 'a\u001bb' }, 'an escape character in a value'],
+    [{ k: 'a\u0085b' }, 'a C1 control character in a value'],
+    [{ k: 'a\ud800' }, 'a lone high surrogate in a value'],
+    [{ k: '\udc00a' }, 'a lone low surrogate in a value'],
+    [{ 'k\u0007': 'v' }, 'a control character in a key'],
   ])('refuses %j (%s)', (value, _why) => {
     expect(() => parseExtends(value, 'extends', false)).toThrow(DomainError);
+  });
+
+  it('accepts tab, line feed, carriage return and paired surrogates', () => {
+    const value = { 'key\tone': 'line\r\nnext\tcolumn 😀', emoji: '😀' };
+    expect(parseExtends(value, 'extends', false)).toBe(value);
+  });
+
+  it('names the field of a control character but does not echo the key', () => {
+    expect(() => parseExtends({ k: 'a\u0000' }, 'extends', true)).toThrow(
+      'extends.k must not contain control characters or unpaired surrogates',
+    );
+    expect(() => parseExtends({ 'k\u0000': 'v' }, 'extends', true)).toThrow(
+      'extends keys must not contain control characters or unpaired surrogates',
+    );
   });
 
   it('accepts nulls in patches and limits of exactly 64 / 1024 characters', () => {

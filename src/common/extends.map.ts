@@ -1,4 +1,5 @@
 import { badRequest } from './domain.error';
+import { isCleanText, TEXT_RULE } from './text';
 
 export type ExtendsMap = Record<string, string>;
 export type ExtendsPatch = Record<string, string | null>;
@@ -36,6 +37,8 @@ export function parseExtends(value: unknown, field: string, allowNull: boolean):
     if (key.length < 1 || key.length > EXTENDS_MAX_KEY_LENGTH) {
       throw badRequest(`${field} keys must be 1-${EXTENDS_MAX_KEY_LENGTH} characters`);
     }
+    // The key itself is left out of the message: it is what cannot be echoed.
+    if (!isCleanText(key)) throw badRequest(`${field} keys ${TEXT_RULE}`);
     const v = value[key];
     if (v === null && allowNull) continue;
     if (typeof v !== 'string') {
@@ -44,6 +47,7 @@ export function parseExtends(value: unknown, field: string, allowNull: boolean):
     if (v.length > EXTENDS_MAX_VALUE_LENGTH) {
       throw badRequest(`${field}.${key} must be at most ${EXTENDS_MAX_VALUE_LENGTH} characters`);
     }
+    if (!isCleanText(v)) throw badRequest(`${field}.${key} ${TEXT_RULE}`);
   }
   return value as ExtendsPatch;
 }

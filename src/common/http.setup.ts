@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, STATUS_CODES } from 'node:http';
+import { Duplex } from 'node:stream';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { Metrics } from '../observability/metrics.service';
@@ -11,10 +12,133 @@ declare module 'fastify' {
     /** The body exactly as received, for the Qiniu MAC signature of /server requests. */
     rawBody?: string;
   }
+  interface FastifyInstance {
+    /** The methods routed for this URL's path, empty when no route template matches it. */
+    allowedMethods(url: string): string[];
+  }
 }
 
 export const BODY_LIMIT = 64 * 1024;
+export const MAX_JSON_DEPTH = 32;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Whether JSON text opens more than `max` objects or arrays inside each other. The validation
+ * pipe and class-transformer recurse into a body, so depth is refused before parsing, by a
+ * linear scan that itself never recurses; malformed text is left to the parser to refuse.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  // Cannot open more containers than it has characters.
+  if (text.length <= max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
+ * What Node's parser lets through but the contract refuses, checked once per request from
+ * headers alone. Node's own answer to a missing Host is an empty 400, so the server is told
+ * not to require it and the refusal is made here, in the envelope.
+ */
+function framingProblem(raw: IncomingMessage): Error | undefined {
+  const { headers } = raw;
+  if (headers.host === undefined && raw.httpVersion === '1.1') {
+    return badRequest('the Host header is required');
+  }
+  const hasBody =
+    (headers['content-length'] !== undefined && headers['content-length'] !== '0') ||
+    headers['transfer-encoding'] !== undefined;
+  if (!hasBody) return undefined;
+  // A GET is answered before its body would be read, so a broken body would go unnoticed and
+  // the answer would depend on timing; no read of this API takes one.
+  if (raw.method === 'GET' || raw.method === 'HEAD') {
+    return badRequest(`a ${raw.method} request has no body`);
+  }
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    return badRequest('bodies are not compressed: send them without Content-Encoding');
+  }
+  return undefined;
+}
+
+const CLIENT_ERRORS: Record<string, [status: number, message: string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'request headers are too large'],
+  HPE_UNEXPECTED_CONTENT_LENGTH: [400, 'send Content-Length or Transfer-Encoding, not both'],
+  HPE_INVALID_TRANSFER_ENCODING: [400, 'Transfer-Encoding must be chunked, without Content-Length'],
+  HPE_INVALID_CONTENT_LENGTH: [400, 'Content-Length is not a valid length'],
+  HPE_INVALID_CHUNK_SIZE: [400, 'the chunked body is malformed'],
+  HPE_INVALID_EOF_STATE: [400, 'the request ended before it was complete'],
+  ERR_HTTP_REQUEST_TIMEOUT: [400, 'the request did not arrive in time'],
+};
+
+/**
+ * Node's answer to a request its parser refuses, before any route or hook can run: the same
+ * envelope as every other error, written straight on the socket, which is then closed because
+ * the rest of its bytes cannot be trusted to start a request.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const response = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && response?.headersSent !== true) {
+    const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'malformed HTTP request'];
+    const requestId = randomUUID();
+    const body = JSON.stringify({ request_id: requestId, code: status, message });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${requestId}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  }
+  socket.destroy();
+}
+
+/**
+ * The methods of every route template, to tell a wrong method on a known path (405) from an
+ * unknown path (404). Only consulted when no route matched, so the success path never pays.
+ */
+class RouteTable {
+  private readonly templates = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+
+  add(method: string | string[], url: string): void {
+    // Catch-alls (CORS preflight, static files) would make every path known.
+    if (url.includes('*')) return;
+    let entry = this.templates.get(url);
+    if (entry === undefined) {
+      const pattern = url
+        .split('/')
+        .map((segment) => (segment.startsWith(':') ? '[^/]+' : escapeRegExp(segment)))
+        .join('/');
+      entry = { pattern: new RegExp(`^${pattern}/?$`), methods: new Set() };
+      this.templates.set(url, entry);
+    }
+    for (const m of Array.isArray(method) ? method : [method]) entry.methods.add(m);
+  }
+
+  methodsOf(url: string): string[] {
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const methods = new Set<string>();
+    for (const { pattern, methods: own } of this.templates.values()) {
+      if (pattern.test(path)) for (const m of own) methods.add(m);
+    }
+    return [...methods].sort();
+  }
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export function requestIdOf(raw: IncomingMessage): string {
   const incoming = raw.headers['x-request-id'];
@@ -30,11 +154,18 @@ const wrapsInEnvelope = (url: string) => !url.startsWith('/docs');
  * which costs tens of microseconds a request). Parser errors reach Nest's exception filter.
  */
 export function setUpHttp(fastify: FastifyInstance, logger: Logger, metrics: Metrics): void {
+  const routes = new RouteTable();
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    const problem = framingProblem(request.raw);
+    // What follows a refused request on the connection cannot be trusted to be a request.
+    if (problem !== undefined) reply.header('connection', 'close');
     // Everything this request runs from here on logs with its id (and later its user).
-    requestContext.run({ request_id: request.id }, done);
+    requestContext.run({ request_id: request.id }, () => done(problem));
   });
+
+  fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
+  fastify.decorate('allowedMethods', (url: string) => routes.methodsOf(url));
 
   fastify.addHook('onResponse', (request, reply, done) => {
     // The route template, not the URL: bounded label values, and no ?access_token= in logs.
@@ -77,6 +208,12 @@ export function setUpHttp(fastify: FastifyInstance, logger: Logger, metrics: Met
     const text = body as string;
     request.rawBody = text;
     if (text.length === 0) return done(null, undefined);
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      return done(
+        badRequest(`JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`),
+        undefined,
+      );
+    }
     parseJson(request, text, done);
   });
   // Clients of the original API post bodiless actions with any Content-Type (or none); keep the

@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ValidateIf } from 'class-validator';
 import { badRequest } from './domain.error';
 
@@ -19,9 +19,25 @@ function describe(errors: ValidationError[], prefix = ''): string[] {
   });
 }
 
+/**
+ * A query parameter given twice arrives as an array, and the field's rules would each refuse
+ * it in their own words; no query field of this API is a list, so the repetition is named.
+ */
+class RequestValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'query' && typeof value === 'object' && value !== null) {
+      const repeated = Object.entries(value)
+        .filter(([, v]) => Array.isArray(v))
+        .map(([name]) => `${name} must be given once`);
+      if (repeated.length > 0) throw badRequest(repeated.slice(0, 5).join('; '));
+    }
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
+}
+
 /** Bodies and queries: unknown fields refused, types converted, first problems named. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -25,7 +25,103 @@ describe(loadConfig.name, () => {
     expect(config.devKeysInUse).toEqual(
       Object.keys(DEV_KEYS).filter((k) => k !== 'WEBHOOK_SECRET'),
     );
-    expect(config.webhook).toEqual({ urls: [], secret: DEV_KEYS.WEBHOOK_SECRET, maxAttempts: 10 });
+    expect(config.webhook).toEqual({
+      urls: [],
+      secret: DEV_KEYS.WEBHOOK_SECRET,
+      previousSecret: null,
+      eventTypes: ['relay.status_changed', 'relay.extends_updated'],
+      maxAttempts: 10,
+    });
+    expect(config).toMatchObject({
+      jwtPreviousSecrets: [],
+      serverPreviousKeys: [],
+      eventRetentionHours: 168,
+    });
+  });
+
+  it('reads the previous keys of a rotation', () => {
+    const config = loadConfig({
+      JWT_PREVIOUS_SECRETS: 'old-jwt-secret-number-one, old-jwt-secret-number-two',
+      SERVER_PREVIOUS_KEYS: 'old-ak:old-secret-key,same-ak:sk:with:colons',
+      WEBHOOK_PREVIOUS_SECRET: 'old-webhook-secret',
+    });
+    expect(config.jwtPreviousSecrets).toEqual([
+      'old-jwt-secret-number-one',
+      'old-jwt-secret-number-two',
+    ]);
+    expect(config.serverPreviousKeys).toEqual([
+      { accessKey: 'old-ak', secretKey: 'old-secret-key' },
+      { accessKey: 'same-ak', secretKey: 'sk:with:colons' },
+    ]);
+    expect(config.webhook.previousSecret).toBe('old-webhook-secret');
+  });
+
+  it('names each bad previous key by its position, never by its value', () => {
+    const problems = problemsOf({
+      JWT_PREVIOUS_SECRETS: 'long-enough-old-secret,short-one',
+      SERVER_PREVIOUS_KEYS: 'ak:long-enough,no-colon-here,:secret-without-ak,ak2:short',
+      WEBHOOK_PREVIOUS_SECRET: 'tiny',
+    });
+    expect(problems).toEqual([
+      'WEBHOOK_PREVIOUS_SECRET: WEBHOOK_PREVIOUS_SECRET must be longer than or equal to 8 characters',
+      'JWT_PREVIOUS_SECRETS: secret 2 is shorter than 16 characters',
+      'SERVER_PREVIOUS_KEYS: entry 2 is not <AccessKey>:<SecretKey> with a secret key of at least 8 characters',
+      'SERVER_PREVIOUS_KEYS: entry 3 is not <AccessKey>:<SecretKey> with a secret key of at least 8 characters',
+      'SERVER_PREVIOUS_KEYS: entry 4 is not <AccessKey>:<SecretKey> with a secret key of at least 8 characters',
+    ]);
+    for (const secret of ['short-one', 'no-colon-here', 'secret-without-ak', 'tiny']) {
+      expect(problems.join('\n')).not.toContain(secret);
+    }
+  });
+
+  it('refuses development keys among the previous ones in production', () => {
+    const real = {
+      NODE_ENV: 'production',
+      JWT_SECRET: 'a-real-secret-of-enough-length',
+      SERVER_ACCESS_KEY: 'ak',
+      SERVER_SECRET_KEY: 'server-secret',
+      QINIU_ACCESS_KEY: 'qak',
+      QINIU_SECRET_KEY: 'qiniu-secret',
+      QINIU_RTC_APP_ID: 'app',
+      WEBHOOK_URLS: 'https://hooks.example.com/relay',
+      WEBHOOK_SECRET: 'a-real-webhook-secret',
+    };
+    expect(
+      problemsOf({
+        ...real,
+        JWT_PREVIOUS_SECRETS: DEV_KEYS.JWT_SECRET,
+        SERVER_PREVIOUS_KEYS: `${DEV_KEYS.SERVER_ACCESS_KEY}:${DEV_KEYS.SERVER_SECRET_KEY}`,
+        WEBHOOK_PREVIOUS_SECRET: DEV_KEYS.WEBHOOK_SECRET,
+      }).map((p) => p.split(':')[0]),
+    ).toEqual(['JWT_PREVIOUS_SECRETS', 'SERVER_PREVIOUS_KEYS', 'WEBHOOK_PREVIOUS_SECRET']);
+    expect(
+      problemsOf({
+        ...real,
+        JWT_PREVIOUS_SECRETS: 'the-previous-real-secret',
+        SERVER_PREVIOUS_KEYS: 'old-ak:old-server-secret',
+        WEBHOOK_PREVIOUS_SECRET: 'the-previous-webhook-secret',
+      }),
+    ).toEqual([]);
+  });
+
+  it('POSTs the listed event types only, and refuses unknown ones', () => {
+    expect(
+      loadConfig({ WEBHOOK_EVENT_TYPES: ' relay.extends_updated ' }).webhook.eventTypes,
+    ).toEqual(['relay.extends_updated']);
+    expect(problemsOf({ WEBHOOK_EVENT_TYPES: 'relay.status_changed,relay.created,x' })).toEqual([
+      'WEBHOOK_EVENT_TYPES: unknown event type "relay.created" (known: relay.status_changed, relay.extends_updated)',
+      'WEBHOOK_EVENT_TYPES: unknown event type "x" (known: relay.status_changed, relay.extends_updated)',
+    ]);
+  });
+
+  it('keeps events at least 24 hours', () => {
+    expect(loadConfig({ EVENT_RETENTION_HOURS: '24' }).eventRetentionHours).toBe(24);
+    expect(problemsOf({ EVENT_RETENTION_HOURS: '23' })).toEqual([
+      'EVENT_RETENTION_HOURS: EVENT_RETENTION_HOURS must not be less than 24',
+    ]);
+    expect(problemsOf({ EVENT_RETENTION_HOURS: 'a week' })).toEqual([
+      'EVENT_RETENTION_HOURS must be an integer (got "a week")',
+    ]);
   });
 
   it('reads webhook URLs, and refuses bad ones and the development secret in production', () => {

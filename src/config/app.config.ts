@@ -9,8 +9,10 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateIf,
   validateSync,
 } from 'class-validator';
+import type { RelayEventData } from '../relay/relay.events';
 
 /**
  * Development keys let `npm start` work with no configuration at all. They are public (they
@@ -27,6 +29,19 @@ export const DEV_KEYS = {
 } as const;
 
 type DevKeyName = keyof typeof DEV_KEYS;
+
+export type EventType = keyof RelayEventData;
+
+/** A Record rather than a list, so an event type added to RelayEventData must be added here. */
+const EVENT_TYPES: Record<EventType, true> = {
+  'relay.status_changed': true,
+  'relay.extends_updated': true,
+};
+
+export interface ServerKey {
+  accessKey: string;
+  secretKey: string;
+}
 
 const INT = /^-?\d+$/;
 
@@ -55,12 +70,18 @@ class Env {
   JWT_SECRET: string = DEV_KEYS.JWT_SECRET;
 
   @IsString()
+  JWT_PREVIOUS_SECRETS = '';
+
+  @IsString()
   @MinLength(1)
   SERVER_ACCESS_KEY: string = DEV_KEYS.SERVER_ACCESS_KEY;
 
   @IsString()
   @MinLength(8)
   SERVER_SECRET_KEY: string = DEV_KEYS.SERVER_SECRET_KEY;
+
+  @IsString()
+  SERVER_PREVIOUS_KEYS = '';
 
   @IsString()
   @MinLength(1)
@@ -110,10 +131,23 @@ class Env {
   @MinLength(8)
   WEBHOOK_SECRET: string = DEV_KEYS.WEBHOOK_SECRET;
 
+  @IsString()
+  @ValidateIf((env: Env) => env.WEBHOOK_PREVIOUS_SECRET !== '')
+  @MinLength(8)
+  WEBHOOK_PREVIOUS_SECRET = '';
+
+  @IsString()
+  WEBHOOK_EVENT_TYPES = '';
+
   @IsInt()
   @Min(1)
   @Max(100)
   WEBHOOK_MAX_ATTEMPTS = 10;
+
+  @IsInt()
+  @Min(24)
+  @Max(24 * 3650)
+  EVENT_RETENTION_HOURS = 168;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
@@ -144,8 +178,12 @@ export interface AppConfig {
     { kind: 'mysql'; url: string; flavour: 'mysql' | 'mariadb' } | { kind: 'sqlite'; file: string };
   migrate: boolean;
   jwtSecret: string;
+  /** Secrets still accepted when verifying client tokens, while clients move to JWT_SECRET. */
+  jwtPreviousSecrets: string[];
   serverAccessKey: string;
   serverSecretKey: string;
+  /** Key pairs accepted on the server API besides the current one, while backends move over. */
+  serverPreviousKeys: ServerKey[];
   qiniu: { accessKey: string; secretKey: string; rtcAppId: string };
   relay: {
     tokenTtlS: number;
@@ -157,7 +195,17 @@ export interface AppConfig {
   roomHeartbeatTimeoutS: number;
   /** How often each node looks for due timers; well under the 2 s the contract allows. */
   timerIntervalMs: number;
-  webhook: { urls: string[]; secret: string; maxAttempts: number };
+  webhook: {
+    urls: string[];
+    secret: string;
+    /** While set, every POST is signed with it too, so receivers can switch at their pace. */
+    previousSecret: string | null;
+    /** The event types that are POSTed; every type by default. */
+    eventTypes: EventType[];
+    maxAttempts: number;
+  };
+  /** Events older than this are deleted, with their finished deliveries. */
+  eventRetentionHours: number;
   logLevel: string;
   /** Fastify's trustProxy: whom to believe about X-Forwarded-For / -Proto. */
   trustProxy: boolean | number | string[];
@@ -208,6 +256,61 @@ function isWebhookUrl(url: string): boolean {
   }
 }
 
+/**
+ * The keys still accepted while clients and backends move to new ones. Problems name an entry by
+ * its position, never by its value: a message must not leak a secret into a log.
+ */
+function previousKeys(
+  env: Env,
+  production: boolean,
+  webhooks: boolean,
+): { jwt: string[]; server: ServerKey[]; problems: string[] } {
+  const problems: string[] = [];
+  const jwt = listOf(env.JWT_PREVIOUS_SECRETS);
+  jwt.forEach((secret, i) => {
+    if (secret.length < 16)
+      problems.push(`JWT_PREVIOUS_SECRETS: secret ${i + 1} is shorter than 16 characters`);
+  });
+  const server: ServerKey[] = [];
+  listOf(env.SERVER_PREVIOUS_KEYS).forEach((pair, i) => {
+    const colon = pair.indexOf(':');
+    const key = { accessKey: pair.slice(0, colon), secretKey: pair.slice(colon + 1) };
+    if (colon < 1 || key.secretKey.length < 8) {
+      problems.push(
+        `SERVER_PREVIOUS_KEYS: entry ${i + 1} is not <AccessKey>:<SecretKey> with a secret key of at least 8 characters`,
+      );
+    } else server.push(key);
+  });
+  if (production) {
+    if (jwt.includes(DEV_KEYS.JWT_SECRET))
+      problems.push(
+        'JWT_PREVIOUS_SECRETS: must not list the development key when NODE_ENV=production',
+      );
+    if (server.some((k) => k.secretKey === DEV_KEYS.SERVER_SECRET_KEY))
+      problems.push(
+        'SERVER_PREVIOUS_KEYS: must not list the development key when NODE_ENV=production',
+      );
+    if (webhooks && env.WEBHOOK_PREVIOUS_SECRET === DEV_KEYS.WEBHOOK_SECRET)
+      problems.push(
+        'WEBHOOK_PREVIOUS_SECRET: must not be the development key when NODE_ENV=production',
+      );
+  }
+  return { jwt, server, problems };
+}
+
+function webhookEventTypes(value: string): { types: EventType[]; problems: string[] } {
+  const known = Object.keys(EVENT_TYPES) as EventType[];
+  const listed = [...new Set(listOf(value))];
+  if (listed.length === 0) return { types: known, problems: [] };
+  const unknown = listed.filter((type) => !(known as string[]).includes(type));
+  return {
+    types: known.filter((type) => listed.includes(type)),
+    problems: unknown.map(
+      (type) => `WEBHOOK_EVENT_TYPES: unknown event type "${type}" (known: ${known.join(', ')})`,
+    ),
+  };
+}
+
 /** Validates every variable at once, so one start tells the operator all that is wrong. */
 export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
   const raw: Record<string, unknown> = {};
@@ -224,6 +327,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     'ROOM_HEARTBEAT_TIMEOUT_S',
     'TIMER_INTERVAL_MS',
     'WEBHOOK_MAX_ATTEMPTS',
+    'EVENT_RETENTION_HOURS',
     'RATE_LIMIT_PER_MINUTE',
   ] as const;
   for (const key of numeric) {
@@ -247,6 +351,10 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
   }
 
   const production = env.NODE_ENV === 'production';
+  const rotation = previousKeys(env, production, webhookUrls.length > 0);
+  problems.push(...rotation.problems);
+  const eventTypes = webhookEventTypes(env.WEBHOOK_EVENT_TYPES);
+  problems.push(...eventTypes.problems);
   // The webhook secret only matters, and is only refused in production, when webhooks are sent.
   const devKeysInUse = (Object.keys(DEV_KEYS) as DevKeyName[]).filter(
     (name) => env[name] === DEV_KEYS[name] && (name !== 'WEBHOOK_SECRET' || webhookUrls.length > 0),
@@ -267,8 +375,10 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
       : { kind: 'mysql', url, flavour: url.startsWith('mariadb://') ? 'mariadb' : 'mysql' },
     migrate: env.DB_MIGRATE === 'true',
     jwtSecret: env.JWT_SECRET,
+    jwtPreviousSecrets: rotation.jwt,
     serverAccessKey: env.SERVER_ACCESS_KEY,
     serverSecretKey: env.SERVER_SECRET_KEY,
+    serverPreviousKeys: rotation.server,
     qiniu: {
       accessKey: env.QINIU_ACCESS_KEY,
       secretKey: env.QINIU_SECRET_KEY,
@@ -285,8 +395,11 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     webhook: {
       urls: webhookUrls,
       secret: env.WEBHOOK_SECRET,
+      previousSecret: env.WEBHOOK_PREVIOUS_SECRET === '' ? null : env.WEBHOOK_PREVIOUS_SECRET,
+      eventTypes: eventTypes.types,
       maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
     },
+    eventRetentionHours: env.EVENT_RETENTION_HOURS,
     logLevel: env.LOG_LEVEL,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     corsOrigins: env.CORS_ORIGINS.trim() === '*' ? '*' : listOf(env.CORS_ORIGINS),

@@ -9,6 +9,7 @@ import { RelaySession, SqliteRelaySession } from '../relay/relay.entity';
 import { InitialSchema1764115200000 } from './migrations/1764115200000-initial-schema';
 import { RoomSilenceIndex1764201600000 } from './migrations/1764201600000-room-silence-index';
 import { Notifications1764288000000 } from './migrations/1764288000000-notifications';
+import { RetentionIndexes1764374400000 } from './migrations/1764374400000-retention-indexes';
 import { SqliteWebhookDelivery, WebhookDelivery } from '../notification/webhook-delivery.entity';
 
 /** The migrations create auto-increment keys as BIGINT on MySQL/MariaDB and INTEGER on SQLite. */
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   InitialSchema1764115200000,
   RoomSilenceIndex1764201600000,
   Notifications1764288000000,
+  RetentionIndexes1764374400000,
 ];
 
 /**
@@ -29,6 +31,8 @@ export const MIGRATIONS = [
 export async function dataSourceOptions(config: AppConfig): Promise<DataSourceOptions> {
   const common = {
     migrations: MIGRATIONS,
+    // Whether to migrate at start; the app does it under a lock (migration.lock.ts), and the
+    // CLI runs them on demand.
     migrationsRun: config.migrate,
     synchronize: false,
     logging: ['error' as const],

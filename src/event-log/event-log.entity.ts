@@ -9,6 +9,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
  */
 @Index('uq_relay_event_relay_seq', ['relayId', 'seq'], { unique: true })
 @Index('idx_relay_event_app', ['appId', 'id'])
+@Index('idx_relay_event_occurred', ['occurredAt'])
 abstract class RelayEventColumns {
   abstract id: number;
 

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { EventLog } from './event-log.service';
+import { EventRetentionWorker } from './event-retention.worker';
 
 @Global()
-@Module({ providers: [EventLog], exports: [EventLog] })
+@Module({ providers: [EventLog, EventRetentionWorker], exports: [EventLog] })
 export class EventLogModule {}

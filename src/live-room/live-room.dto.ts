@@ -3,24 +3,28 @@ import { IsObject, IsString, MaxLength, MinLength } from 'class-validator';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { LiveRoom } from './live-room.entity';
 import { Optional } from '../common/validation';
+import { CleanText } from '../common/text';
 
 export class CreateRoomDto {
   @ApiProperty({ example: 'Friday night PK', minLength: 1, maxLength: 255 })
   @IsString()
   @MinLength(1)
   @MaxLength(255)
+  @CleanText()
   title!: string;
 
   @ApiPropertyOptional({ example: 'Be nice', maxLength: 1024 })
   @Optional()
   @IsString()
   @MaxLength(1024)
+  @CleanText()
   notice?: string;
 
   @ApiPropertyOptional({ example: 'https://example.com/cover.png', maxLength: 1024 })
   @Optional()
   @IsString()
   @MaxLength(1024)
+  @CleanText()
   cover_url?: string;
 
   @ApiPropertyOptional({

@@ -33,6 +33,10 @@ export class DeadLetterController {
   @Get()
   @ApiOperation({
     summary: 'Webhook deliveries by status (default failed: the dead letters), newest first',
+    description:
+      'Your backend lists webhook deliveries (one event to one URL) with status `failed` (the ' +
+      'default: those that used up WEBHOOK_MAX_ATTEMPTS), `pending` or `delivered`, `limit` at ' +
+      'a time, paged with `cursor`. 401 for a missing or wrong Qiniu signature.',
   })
   @ApiEnvelope(DeliveryListView, [...SERVER_ERRORS, ...DATABASE_ERRORS])
   list(@Query() query: ListDeliveriesQuery): Promise<DeliveryListView> {
@@ -43,10 +47,15 @@ export class DeadLetterController {
   // `id` and an `event_id`, and only the first one is accepted here.
   @Post(':delivery_id/redeliver')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Queue a failed or delivered delivery again, its attempts reset' })
+  @ApiOperation({
+    summary: 'Queue a failed or delivered delivery again, its attempts reset',
+    description:
+      'Your backend sends one delivery again, its attempts reset. 404 when there is no such ' +
+      'delivery; 601 while it is still pending; 401 for a missing or wrong Qiniu signature.',
+  })
   @ApiParam({
     name: 'delivery_id',
-    schema: { type: 'integer', example: 7 },
+    schema: { type: 'integer', minimum: 1, example: 7 },
     description:
       'the delivery to send again: the `id` of an entry listed by GET /server/events (one ' +
       'event to one URL), not its `event_id`',

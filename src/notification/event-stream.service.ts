@@ -43,6 +43,11 @@ export class EventStreamService {
       'x-accel-buffering': 'no',
       'x-request-id': request.id,
     });
+    // HEAD gets the headers a GET would and no stream: nothing is subscribed or replayed.
+    if (request.method === 'HEAD') {
+      raw.end();
+      return;
+    }
     raw.write('retry: 2000\n\n');
 
     let held: { id: number; frame: string }[] | null = lastEventId === null ? null : [];

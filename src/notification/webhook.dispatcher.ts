@@ -23,6 +23,7 @@ const PARALLEL_POSTS = 16;
 export class WebhookDispatcher extends SweepingWorker {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly secrets: string[];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -34,10 +35,17 @@ export class WebhookDispatcher extends SweepingWorker {
     events: EventLog,
   ) {
     super(WebhookDispatcher.name, config.timerIntervalMs);
-    const urls = config.webhook.urls;
+    const { urls, secret, previousSecret, eventTypes } = config.webhook;
+    this.secrets = previousSecret === null ? [secret] : [secret, previousSecret];
+    const posted = new Set<string>(eventTypes);
     if (urls.length > 0) {
-      events.onAppend((sql, event) => this.deliveries.queue(sql, event.id, urls, event.occurredAt));
-      events.onCommitted(() => this.wake());
+      events.onAppend(async (sql, event) => {
+        if (posted.has(event.type))
+          await this.deliveries.queue(sql, event.id, urls, event.occurredAt);
+      });
+      events.onCommitted((event) => {
+        if (posted.has(event.type)) this.wake();
+      });
     }
   }
 
@@ -79,7 +87,7 @@ export class WebhookDispatcher extends SweepingWorker {
     if (!delivery) return;
     const outcome = await this.sender.send(
       delivery.url,
-      this.config.webhook.secret,
+      this.secrets,
       { id: delivery.event.id, type: delivery.event.type, json: publicEventJson(delivery.event) },
       this.clock.now(),
     );

@@ -1,16 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { signWebhook } from './webhook.signature';
+import { webhookSignatures } from './webhook.signature';
 
 export const WEBHOOK_TIMEOUT_MS = 5000;
 
 export type SendOutcome = { ok: true } | { ok: false; error: string };
 
-/** One HTTP attempt: the event JSON, signed; a 2xx within 5 s delivers it. */
+/** One HTTP attempt: the event JSON, signed with each secret; a 2xx within 5 s delivers it. */
 @Injectable()
 export class WebhookSender {
   async send(
     url: string,
-    secret: string,
+    secrets: readonly string[],
     event: { id: number; type: string; json: string },
     nowMs: number,
   ): Promise<SendOutcome> {
@@ -24,7 +24,7 @@ export class WebhookSender {
           'x-relay-event-id': String(event.id),
           'x-relay-event-type': event.type,
           'x-relay-timestamp': String(timestamp),
-          'x-relay-signature': signWebhook(secret, timestamp, event.json),
+          'x-relay-signature': webhookSignatures(secrets, timestamp, event.json),
         },
         body: event.json,
         redirect: 'manual',

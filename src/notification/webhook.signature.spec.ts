@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { retryDelayMs, signWebhook } from './webhook.signature';
+import { retryDelayMs, signWebhook, webhookSignatures } from './webhook.signature';
 
 describe(signWebhook.name, () => {
   it('is sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>', () => {
@@ -13,6 +13,18 @@ describe(signWebhook.name, () => {
     expect(signWebhook('whsec', 2, 'a')).not.toBe(base);
     expect(signWebhook('whsec', 1, 'b')).not.toBe(base);
     expect(signWebhook('other', 1, 'a')).not.toBe(base);
+  });
+});
+
+describe(webhookSignatures.name, () => {
+  it('is one signature per secret, the current one first, joined by a comma', () => {
+    const body = '{"id":1}';
+    expect(webhookSignatures(['new-secret'], 1_800_000_000, body)).toBe(
+      signWebhook('new-secret', 1_800_000_000, body),
+    );
+    expect(webhookSignatures(['new-secret', 'old-secret'], 1_800_000_000, body)).toBe(
+      `${signWebhook('new-secret', 1_800_000_000, body)},${signWebhook('old-secret', 1_800_000_000, body)}`,
+    );
   });
 });
 

@@ -10,7 +10,13 @@ export class MetricsController {
 
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus metrics; HTTP ones are named http_...' })
+  @ApiOperation({
+    summary: 'Prometheus metrics; HTTP ones are named http_...',
+    description:
+      "This node's metrics in the Prometheus text format, for a scraper: HTTP requests and " +
+      'durations by route and status, relays by status, webhook deliveries, open streams. No ' +
+      'authentication; expose it to your monitoring network only.',
+  })
   @ApiEnvelope(
     {
       mediaType: 'text/plain',

@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { httpLayerResponses, REQUEST_ID_HEADER } from '../common/api-envelope.decorator';
 import { STREAM_PREVIEW_S, SWAGGER_UI_SCRIPT } from './swagger-ui.script';
 
 const QINIU_SCHEME_DESCRIPTION = [
@@ -46,6 +47,9 @@ export function setUpSwagger(app: INestApplication): void {
           `\`<AccessKey>:<SecretKey>\`, signed in this page. ${EVENT_STREAM_NOTE}`,
       )
       .setVersion('1.0')
+      // Relative to where this document is served, so requests go to the same origin and path
+      // prefix whatever gateway or host name is in front (Swagger UI resolves it that way too).
+      .addServer('.', 'this service, where this document was fetched from')
       .addTag('rooms', 'Live rooms (client API, client JWT)')
       .addTag('relay', 'Relay sessions and their event stream (client API, client JWT)')
       .addTag('server', "The customer's backend (server API, Qiniu signature)")
@@ -93,12 +97,17 @@ function describeDocsRoutes(document: OpenAPIObject): void {
     get: {
       operationId: 'Docs_ui',
       summary: 'Swagger UI',
+      description:
+        'This API in Swagger UI, to read and try out: authorize `bearer` with a client token or ' +
+        '`qiniu` with `<AccessKey>:<SecretKey>`. No authentication to open it.',
       tags: ['operations'],
       responses: {
         200: {
           description: 'the Swagger UI page',
+          headers: REQUEST_ID_HEADER,
           content: { 'text/html': { schema: { type: 'string' } } },
         },
+        ...httpLayerResponses(),
       },
     },
   };
@@ -106,16 +115,21 @@ function describeDocsRoutes(document: OpenAPIObject): void {
     get: {
       operationId: 'Docs_json',
       summary: 'This OpenAPI 3 document (not in the envelope)',
+      description:
+        'This document, for code generators, contract tests and Swagger UI: every operation ' +
+        'with its parameters, bodies, answers and error codes. No authentication.',
       tags: ['operations'],
       responses: {
         200: {
           description: 'the OpenAPI document',
+          headers: REQUEST_ID_HEADER,
           content: {
             'application/json': {
               schema: { type: 'object', required: ['openapi', 'info', 'paths', 'components'] },
             },
           },
         },
+        ...httpLayerResponses(),
       },
     },
   };

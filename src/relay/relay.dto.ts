@@ -14,15 +14,27 @@ const EXTENDS_DOC = {
 } as const;
 
 export class StartRelayDto {
-  @ApiProperty({ example: 'room_a', description: 'your own live room' })
+  @ApiProperty({
+    example: 'room_a',
+    pattern: IDENTIFIER_PATTERN.source,
+    description: 'your own live room',
+  })
   @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
   init_room_id!: string;
 
-  @ApiProperty({ example: 'room_b', description: 'the live room you invite' })
+  @ApiProperty({
+    example: 'room_b',
+    pattern: IDENTIFIER_PATTERN.source,
+    description: 'the live room you invite',
+  })
   @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
   recv_room_id!: string;
 
-  @ApiProperty({ example: 'bob', description: 'the anchor of recv_room_id' })
+  @ApiProperty({
+    example: 'bob',
+    pattern: IDENTIFIER_PATTERN.source,
+    description: 'the anchor of recv_room_id',
+  })
   @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
   recv_user_id!: string;
 

@@ -10,6 +10,7 @@ import { RelayStatus, StopReason } from './relay.machine';
 @Index('idx_relay_session_init', ['appId', 'initUserId', 'id'])
 @Index('idx_relay_session_recv', ['appId', 'recvUserId', 'id'])
 @Index('idx_relay_session_deadline', ['deadlineAt'])
+@Index('idx_relay_session_status', ['status'])
 abstract class RelaySessionColumns {
   /** Internal order of creation; the list endpoint's cursor. */
   abstract id: number;

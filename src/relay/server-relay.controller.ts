@@ -14,7 +14,12 @@ export class ServerRelayController {
   constructor(private readonly relays: RelayService) {}
 
   @Get(':relay_id')
-  @ApiOperation({ summary: "Read any app's relay" })
+  @ApiOperation({
+    summary: "Read any app's relay",
+    description:
+      'Your backend reads a relay of any app. 401 for a missing or wrong Qiniu signature; 404 ' +
+      'when there is no such relay.',
+  })
   @ApiEnvelope(RelaySessionView, [...SERVER_ERRORS, 404, ...DATABASE_ERRORS])
   get(@IdentifierParam('relay_id') relayId: string): Promise<RelaySessionView> {
     return this.relays.getAny(relayId);
@@ -22,7 +27,13 @@ export class ServerRelayController {
 
   @Post(':relay_id/stop')
   @HttpCode(200)
-  @ApiOperation({ summary: 'End a relay with reason admin' })
+  @ApiOperation({
+    summary: 'End a relay with reason admin',
+    description:
+      'Your backend ends a relay of any app: -> 6 with reason `admin`; at 5 or 6 it succeeds ' +
+      'and changes nothing. 401 for a missing or wrong Qiniu signature; 404 when there is no ' +
+      'such relay.',
+  })
   @ApiEnvelope(RelayStatusView, [...SERVER_ERRORS, 404, 413, ...DATABASE_ERRORS])
   stop(@IdentifierParam('relay_id') relayId: string): Promise<RelayStatusView> {
     return this.relays.adminStop(relayId);

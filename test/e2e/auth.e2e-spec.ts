@@ -4,6 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { decode, sign } from 'jsonwebtoken';
+import { Clock } from '../../src/common/clock';
 import { anchor, Anchor, relay, tokenFor, uniqueUser } from '../factories';
 import { qiniuRtc, qiniuSignV2 } from '../utils/qiniu-sdk';
 import { expectError, expectOk } from '../utils/assertions';
@@ -15,6 +16,14 @@ const DAY_S = 86400;
 
 function b64url(value: string | Buffer): string {
   return Buffer.from(value).toString('base64url');
+}
+
+/** `X-Qiniu-Date` as the SDKs write it, `YYYYMMDDTHHmmssZ`, for a time in unix milliseconds. */
+function qiniuDate(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 describe('authentication (docs/api.md, "Authentication")', () => {
@@ -156,6 +165,18 @@ describe('authentication (docs/api.md, "Authentication")', () => {
       expectError(await createRoom(`Bearer ${jwt}`), 401, 401);
     });
 
+    it('answers 401 to a token with a crit header, though signed with the right secret', async () => {
+      for (const crit of [['exp'], ['b64'], []]) {
+        const jwt = sign({ UserId: uniqueUser(), exp: nowS() + 600 }, t.config.jwtSecret, {
+          algorithm: 'HS256',
+          header: { alg: 'HS256', typ: 'JWT', crit } as never,
+        });
+        const answer = await createRoom(`Bearer ${jwt}`);
+        expectError(answer, 401, 401);
+        expect(answer.body.message).toBe('token has a crit header');
+      }
+    });
+
     it('answers HTTP 401 with code 499 to an expired token', async () => {
       const jwt = tokenFor(t, uniqueUser(), { expiresAt: nowS() - 60 });
       expectError(await createRoom(`Bearer ${jwt}`), 401, 499);
@@ -268,7 +289,7 @@ describe('authentication (docs/api.md, "Authentication")', () => {
     it('verifies X-Qiniu-* headers sent in odd case, signed with generateAccessTokenV2', async () => {
       const p = `/server/auth/token?user_id=${uniqueUser()}`;
       const qiniuHeaders = {
-        'x-qiniu-date': '20260101T000000Z',
+        'x-qiniu-date': qiniuDate(Date.now()),
         'X-QINIU-TRACE-id': 'trace-42',
         'X-Other-Header': 'not signed',
       };
@@ -283,9 +304,12 @@ describe('authentication (docs/api.md, "Authentication")', () => {
       const p = `/server/auth/token?user_id=${uniqueUser()}`;
       const answer = await server('GET', p, {
         authorization: v2Sign('GET', p, 'application/json', undefined, {
-          'X-Qiniu-Date': '20260101T000000Z',
+          'X-Qiniu-Date': qiniuDate(Date.now()),
         }),
-        headers: { 'content-type': 'application/json', 'x-qiniu-date': '20260101T000001Z' },
+        headers: {
+          'content-type': 'application/json',
+          'x-qiniu-date': qiniuDate(Date.now() - 1000),
+        },
       });
       expectError(answer, 401, 401);
     });
@@ -294,15 +318,58 @@ describe('authentication (docs/api.md, "Authentication")', () => {
       const r = await relay(t);
       const p = `/server/relay/${r.relayId}/stop`;
       const body = JSON.stringify({ note: 'by v2' });
+      const date = qiniuDate(Date.now());
       const answer = await server('POST', p, {
-        authorization: v2Sign('POST', p, 'application/json', body, {
-          'X-Qiniu-Date': '20260101T000000Z',
-        }),
-        headers: { 'content-type': 'application/json', 'X-Qiniu-Date': '20260101T000000Z' },
+        authorization: v2Sign('POST', p, 'application/json', body, { 'X-Qiniu-Date': date }),
+        headers: { 'content-type': 'application/json', 'X-Qiniu-Date': date },
         body,
       });
       expectOk(answer);
       expect(answer.body.data.relay_status).toBe(6);
+    });
+
+    /** A GET of a new token for a new user, signed with the SDK and `X-Qiniu-Date: date`. */
+    function datedGet(date: string): Promise<HttpAnswer> {
+      const p = `/server/auth/token?user_id=${uniqueUser()}`;
+      return server('GET', p, {
+        authorization: v2Sign('GET', p, undefined, undefined, { 'X-Qiniu-Date': date }),
+        headers: { 'X-Qiniu-Date': date },
+      });
+    }
+
+    it('refuses with 401 a well signed request whose X-Qiniu-Date is over 15 minutes old (a replay)', async () => {
+      const answer = await datedGet(qiniuDate(Date.now() - 16 * 60_000));
+      expectError(answer, 401, 401);
+      expect(answer.body.message).toBe(
+        "X-Qiniu-Date is more than 15 minutes from the server's clock",
+      );
+      expectError(await datedGet('20260101T000000Z'), 401, 401);
+    });
+
+    it('refuses with 401 a well signed request whose X-Qiniu-Date is over 15 minutes ahead', async () => {
+      expectError(await datedGet(qiniuDate(Date.now() + 16 * 60_000)), 401, 401);
+    });
+
+    it('refuses with 401 a well signed request whose X-Qiniu-Date is unreadable', async () => {
+      expectError(await datedGet('2026-11-30T12:00:00Z'), 401, 401);
+    });
+
+    it('verifies a request whose X-Qiniu-Date is within 15 minutes either way', async () => {
+      expectOk(await datedGet(qiniuDate(Date.now() - 14 * 60_000)));
+      expectOk(await datedGet(qiniuDate(Date.now() + 14 * 60_000)));
+    });
+
+    it("judges X-Qiniu-Date by the service's clock", async () => {
+      const clock = t.app.get(Clock);
+      const realNow = clock.now;
+      const date = qiniuDate(Date.now());
+      clock.now = () => Date.now() + 20 * 60_000;
+      try {
+        expectError(await datedGet(date), 401, 401);
+      } finally {
+        clock.now = realNow;
+      }
+      expectOk(await datedGet(date));
     });
 
     it('refuses with 401 a signature made with a wrong secret', async () => {
@@ -461,6 +528,12 @@ describe('authentication (docs/api.md, "Authentication")', () => {
       expectOk(issued);
       const claims = decode(issued.body.data.access_token) as Record<string, unknown>;
       expect(claims).toMatchObject({ DeviceId: 'ios-1', AppId: 'default' });
+    });
+
+    it('refuses a device_id with control characters, as every text field does', async () => {
+      const answer = await signedGet(`/server/auth/token?user_id=${uniqueUser()}&device_id=a%07b`);
+      expectError(answer, 400, 400);
+      expect(answer.body.message).toMatch(/device_id must not contain control characters/);
     });
 
     it('honours an expires_at within 30 days', async () => {

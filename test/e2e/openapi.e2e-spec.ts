@@ -15,8 +15,14 @@ import { startTestApp, TestApp } from '../utils/test-app';
 const CLIENT = [400, 401, 499, 429];
 const SERVER = [400, 401];
 const DATABASE = [500, 602];
+/** What the HTTP layer answers on any path before a route runs: framing, methods, headers. */
+const HTTP_LAYER = [400, 405, 431];
+/** Headers the docs require, besides X-Request-Id on every answer. */
+const ERROR_HEADERS: Record<string, string[]> = { '405': ['Allow'], '429': ['Retry-After'] };
 
 const HTTP_STATUS: Record<number, number> = { 499: 401, 600: 409, 601: 409, 602: 500 };
+/** Every code a route can answer: its own, then the HTTP layer's. */
+const codesOf = (route: RouteDoc) => [...new Set([...route.codes, ...HTTP_LAYER])];
 const statusOf = (code: number) => HTTP_STATUS[code] ?? code;
 
 interface RouteDoc {
@@ -292,9 +298,11 @@ describe('OpenAPI document (docs/operations.md)', () => {
   describe.each(ROUTES)('$method $path', (route) => {
     const operation = () => doc.paths[route.path][route.method];
 
-    it('has its tag and security scheme', () => {
+    it('has its tag, security scheme, summary and description', () => {
       expect(operation().tags).toEqual([route.tag]);
       expect(operation().summary).toEqual(expect.any(String));
+      expect(operation().description).toEqual(expect.any(String));
+      expect(operation().description.length).toBeGreaterThan(operation().summary.length);
       if (route.security === null) expect(operation().security).toBeUndefined();
       else expect(operation().security).toEqual([{ [route.security]: [] }]);
     });
@@ -323,10 +331,10 @@ describe('OpenAPI document (docs/operations.md)', () => {
 
     it('documents each error code it can answer, with an example of each', () => {
       const responses = operation().responses;
-      const statuses = [...new Set(route.codes.map(statusOf))].map(String).sort();
+      const statuses = [...new Set(codesOf(route).map(statusOf))].map(String).sort();
       expect(Object.keys(responses).sort()).toEqual(['200', ...statuses].sort());
       for (const status of statuses) {
-        const codes = route.codes.filter((code) => String(statusOf(code)) === status);
+        const codes = codesOf(route).filter((code) => String(statusOf(code)) === status);
         const media = responses[status].content['application/json'];
         expect(media.schema.properties.code.enum).toEqual(codes);
         expect(media.schema.additionalProperties).toBe(false);
@@ -344,6 +352,10 @@ describe('OpenAPI document (docs/operations.md)', () => {
           );
         }
         expect(responses[status].description).toMatch(new RegExp(`code ${codes[0]}`));
+        const required = Object.entries(responses[status].headers)
+          .filter(([, header]) => (header as { required: boolean }).required)
+          .map(([name]) => name);
+        expect(required).toEqual(['X-Request-Id', ...(ERROR_HEADERS[status] ?? [])]);
       }
     });
 
@@ -374,12 +386,16 @@ describe('OpenAPI document (docs/operations.md)', () => {
     expect(stream.description).toMatch(/Execute reads the stream for \d+ seconds/);
   });
 
+  it('names a relative server, so that it works behind a gateway and its path prefix', () => {
+    expect(doc.servers).toEqual([{ url: '.', description: expect.any(String) }]);
+  });
+
   it('names the redeliver parameter as the delivery id, not the event id', () => {
     const redeliver = doc.paths['/server/events/{delivery_id}/redeliver'].post;
     expect(redeliver.parameters).toEqual([
       expect.objectContaining({ name: 'delivery_id', in: 'path', required: true }),
     ]);
-    expect(redeliver.parameters[0].schema.type).toBe('integer');
+    expect(redeliver.parameters[0].schema).toMatchObject({ type: 'integer', minimum: 1 });
     expect(redeliver.parameters[0].description).toMatch(/`id` of an entry .* not its `event_id`/);
     expect(component('DeliveryView').properties.event_id.description).toMatch(/not a delivery id/);
   });
@@ -390,6 +406,20 @@ describe('OpenAPI document (docs/operations.md)', () => {
     );
     expect(param).toMatchObject({ in: 'path', required: true });
     expect(param.schema.pattern).toBe('^[A-Za-z0-9_.:-]{1,64}$');
+  });
+
+  it('documents the identifiers of a start body with the pattern the server enforces', async () => {
+    const start = component('StartRelayDto');
+    for (const field of ['init_room_id', 'recv_room_id', 'recv_user_id']) {
+      expect(start.properties[field].pattern).toBe('^[A-Za-z0-9_.:-]{1,64}$');
+    }
+    const token = tokenFor(t, uniqueUser());
+    const answer = await t.call('POST', '/client/relay/start', {
+      token,
+      body: { init_room_id: 'room a', recv_room_id: 'room_b', recv_user_id: 'bob' },
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.message).toMatch(/^init_room_id must be 1-64 characters/);
   });
 
   it('describes the session as the service sends it: nullable times, a string map, integers', () => {
@@ -512,6 +542,56 @@ describe('OpenAPI document (docs/operations.md)', () => {
       expect(() => validator.check('PATCH', '/client/relay/relay_1', 404, null, undefined)).toThrow(
         /no such operation/,
       );
+    });
+
+    it('takes a 405 to a method a path does not have from that path, and nothing else', () => {
+      const refused = { request_id: 'r', code: 405, message: 'method PATCH is not allowed' };
+      expect(() =>
+        validator.check('PATCH', '/client/relay/relay_1', 405, 'application/json', refused),
+      ).not.toThrow();
+      expect(() =>
+        validator.check('PATCH', '/client/relay/relay_1', 405, 'application/json', {
+          ...refused,
+          code: 400,
+        }),
+      ).toThrow(/\/code must be equal/);
+      expect(() =>
+        validator.check('PATCH', '/client/relay/relay_1', 200, 'application/json', refused),
+      ).toThrow(/no such operation/);
+      expect(validator.methodsOf('/client/relay/start')).toEqual({
+        template: '/client/relay/start',
+        methods: ['POST'],
+      });
+    });
+
+    it("checks HEAD as the path's GET, and fails on a body", () => {
+      expect(() =>
+        validator.check('HEAD', '/healthz', 200, 'application/json', undefined),
+      ).not.toThrow();
+      expect(() => validator.check('HEAD', '/healthz', 418, 'application/json', undefined)).toThrow(
+        /do not list/,
+      );
+      expect(() =>
+        validator.check('HEAD', '/healthz', 200, 'application/json', { status: 'ok' }),
+      ).toThrow(/with a body to HEAD/);
+    });
+
+    it('fails on an answer without a header the docs require', () => {
+      const ok = { request_id: 'r', code: 0, message: 'success', data: { status: 'ok' } };
+      expect(() =>
+        validator.check('GET', '/healthz', 200, 'application/json', ok, new Headers()),
+      ).toThrow(/without the documented header X-Request-Id/);
+      const refused = { request_id: 'r', code: 405, message: 'not allowed' };
+      expect(() =>
+        validator.check(
+          'POST',
+          '/healthz',
+          405,
+          'application/json',
+          refused,
+          new Headers({ 'X-Request-Id': 'r' }),
+        ),
+      ).toThrow(/without the documented header Allow/);
     });
 
     it('fails on a content type the docs do not list, and skips text it cannot parse', () => {

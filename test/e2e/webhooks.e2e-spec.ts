@@ -21,6 +21,7 @@ import {
 } from '../factories';
 import { qiniuSignV2 } from '../utils/qiniu-sdk';
 import { expectError, expectOk } from '../utils/assertions';
+import { openStream } from '../utils/sse-client';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 import {
   ReceivedRequest,
@@ -335,6 +336,53 @@ describe('webhooks (docs/events.md)', () => {
       const data = expectOk(await server(t, 'GET', '/server/events?status=failed'));
       expect(data).toEqual({ list: [], next_cursor: null });
     });
+  });
+
+  describe('WEBHOOK_EVENT_TYPES', () => {
+    it('POSTs only the listed types and queues no delivery for the others, which are still logged and streamed', () =>
+      scoped(async (scope) => {
+        const receiver = await scope.receiver();
+        const app = await scope.app({
+          ...ENV,
+          WEBHOOK_URLS: receiver.url,
+          WEBHOOK_EVENT_TYPES: 'relay.extends_updated',
+        });
+        const { relayId, events } = await lifecycle([app]);
+        const [extendsEvent] = events.filter((e) => e.type === 'relay.extends_updated');
+        await receiver.waitForRequests(1);
+        const rows = await eventually(
+          async () => {
+            const all = await deliveryRows(app);
+            return all.every((d) => d.status === 'delivered') ? all : undefined;
+          },
+          5000,
+          'the delivery to settle',
+        );
+        expect(rows.map((d) => d.event_id)).toEqual([extendsEvent.id]);
+        // Long enough for any other event to have been sent by the 100 ms sweep.
+        await sleep(500);
+        expect(receiver.requests.map((r) => r.headers['x-relay-event-type'])).toEqual([
+          'relay.extends_updated',
+        ]);
+        expect(
+          verifySignature(SECRET, receiver.requests[0].headers, receiver.requests[0].body),
+        ).toBe(true);
+        expect(events).toHaveLength(5);
+        const [first] = events;
+        const stream = await openStream(app.baseUrl, '/client/relay/events', {
+          token: tokenFor(app, first.data.session.init_user_id),
+          lastEventId: '0',
+        });
+        try {
+          await stream.waitFor(5);
+          expect(stream.ids()).toEqual(events.map((e) => e.id));
+          expect(stream.data().every((e: { relay_id: string }) => e.relay_id === relayId)).toBe(
+            true,
+          );
+        } finally {
+          stream.close();
+        }
+      }));
   });
 
   describe('dead-letter API: authentication and validation', () => {

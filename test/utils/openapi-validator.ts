@@ -126,6 +126,7 @@ function describeErrors(errors: ErrorObject[] | null | undefined): string {
 }
 
 function preview(body: unknown): string {
+  if (body === undefined) return '(none)';
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
 }
@@ -184,10 +185,51 @@ export class OpenApiValidator {
   }
 
   /**
+   * The methods documented for the path template that `path` falls under as the router picks
+   * it (the most literal matching one), or null for a path the docs do not have.
+   */
+  methodsOf(path: string): { template: string; methods: string[] } | null {
+    const bare = path.split(/[?#]/)[0];
+    const route = this.routes.find((r) => r.pattern.test(bare));
+    if (route === undefined) return null;
+    const methods = METHODS.filter((m) => isObject(route.item[m])).map((m) => m.toUpperCase());
+    return { template: route.template, methods };
+  }
+
+  /**
+   * The operation whose documented responses cover this answer. Besides the operation of the
+   * method itself: HEAD on a path with GET is the GET (headers only, RFC 9110), and a method the
+   * path does not have is answered 405 by the HTTP layer, as each operation of the path
+   * documents; its body is the same error envelope whichever of them describes it.
+   */
+  private describing(
+    method: string,
+    path: string,
+    status: number,
+  ): { template: string; operation: Json } | null {
+    const found = this.findOperation(method, path);
+    if (found !== null) return found;
+    if (method.toUpperCase() === 'HEAD') return this.findOperation('GET', path);
+    const known = this.methodsOf(path);
+    if (status !== 405 || known === null || known.methods.includes(method.toUpperCase())) {
+      return null;
+    }
+    for (const other of known.methods) {
+      const candidate = this.findOperation(other, path);
+      const responses = candidate === null ? undefined : candidate.operation.responses;
+      if (candidate !== null && isObject(responses) && isObject(responses['405'])) {
+        return candidate;
+      }
+    }
+    return null;
+  }
+
+  /**
    * Throws an OpenApiMismatch unless the answer is what the docs say. `body` is the parsed JSON
    * for a JSON answer, else the text; undefined or '' for an empty body. Bodies that are not
    * JSON (the event stream, Prometheus text, Swagger UI's page) are not checked, but their
-   * status and content type still must be documented.
+   * status and content type still must be documented. Given the answer's `headers`, those the
+   * docs mark required for this status (X-Request-Id, Allow, Retry-After) must be there too.
    */
   check(
     method: string,
@@ -195,14 +237,18 @@ export class OpenApiValidator {
     status: number,
     contentType: string | null,
     body: unknown,
+    headers?: Headers,
   ): void {
     const request = `${method.toUpperCase()} ${path}`;
-    const found = this.findOperation(method, path);
+    const found = this.describing(method, path, status);
     if (found === null) {
       throw new OpenApiMismatch(`${request}: no such operation in /docs-json (answered ${status})`);
     }
     const { template, operation } = found;
     const route = `${method.toUpperCase()} ${template}`;
+    if (method.toUpperCase() === 'HEAD' && body !== undefined && body !== '') {
+      throw new OpenApiMismatch(`${route} (${request}) answered ${status} with a body to HEAD`);
+    }
     const responses = isObject(operation.responses) ? operation.responses : {};
     const statusKey = [String(status), `${String(status)[0]}XX`, 'default'].find((key) =>
       isObject(responses[key]),
@@ -214,6 +260,18 @@ export class OpenApiValidator {
       );
     }
     const response = responses[statusKey] as Json;
+    if (headers !== undefined && isObject(response.headers)) {
+      const missing = Object.entries(response.headers)
+        .filter(([, header]) => isObject(header) && header.required === true)
+        .map(([name]) => name)
+        .filter((name) => !headers.has(name));
+      if (missing.length > 0) {
+        throw new OpenApiMismatch(
+          `${route} (${request}) answered ${status} without the documented header ` +
+            `${missing.join(', ')}`,
+        );
+      }
+    }
     const empty = body === undefined || body === '';
     const content = isObject(response.content) ? response.content : undefined;
     if (content === undefined) {
@@ -232,7 +290,7 @@ export class OpenApiValidator {
           `but the docs list ${Object.keys(content).join(', ')} for ${statusKey}`,
       );
     }
-    if (!isJsonMedia(media)) return;
+    if (!isJsonMedia(media) || method.toUpperCase() === 'HEAD') return;
     const mediaObject = content[documented];
     if (!isObject(mediaObject) || mediaObject.schema === undefined) return;
     if (typeof body === 'string') {

@@ -227,8 +227,9 @@ function header(
 }
 
 /**
- * The receiver's check of docs/events.md: `X-Relay-Signature` must be `sha256=` and the
- * hex HMAC-SHA256, keyed with the shared secret, of `<X-Relay-Timestamp>.<raw body>`.
+ * The receiver's check of docs/events.md: `X-Relay-Signature` is a comma-separated list (two
+ * entries while the sender rotates its secret) of `sha256=` and a hex HMAC-SHA256 of
+ * `<X-Relay-Timestamp>.<raw body>`; one of them must be the one keyed with the shared secret.
  */
 export function verifySignature(
   secret: string,
@@ -238,8 +239,9 @@ export function verifySignature(
   const timestamp = header(headers, 'x-relay-timestamp');
   const signature = header(headers, 'x-relay-signature');
   if (timestamp === undefined || !/^\d+$/.test(timestamp) || signature === undefined) return false;
-  const match = /^sha256=([0-9a-f]{64})$/.exec(signature);
-  if (match === null) return false;
   const expected = createHmac('sha256', secret).update(`${timestamp}.${rawBody}`, 'utf8').digest();
-  return timingSafeEqual(expected, Buffer.from(match[1], 'hex'));
+  return signature.split(',').some((entry) => {
+    const match = /^sha256=([0-9a-f]{64})$/.exec(entry);
+    return match !== null && timingSafeEqual(expected, Buffer.from(match[1], 'hex'));
+  });
 }
