@@ -7,7 +7,8 @@
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config/app.config';
 import { dataSourceOptions, MIGRATIONS } from '../../src/database/database.options';
-import { emptyDatabase, ProcessDatabase, runTypeScript, Spawned } from '../utils/spawned-process';
+import { runTypeScript, Spawned } from '../utils/spawned-process';
+import { FreshDatabase, freshDatabase } from '../utils/test-app';
 
 const NODES = 3;
 
@@ -62,7 +63,7 @@ async function appliedMigrations(databaseUrl: string): Promise<string[]> {
 }
 
 describe(`${NODES} nodes starting at the same moment`, () => {
-  const databases: ProcessDatabase[] = [];
+  const databases: FreshDatabase[] = [];
   afterAll(async () => {
     for (const database of databases) await database.drop();
   });
@@ -82,7 +83,7 @@ describe(`${NODES} nodes starting at the same moment`, () => {
   it.each(cases)(
     'all come up on %s, and the migrations run once',
     async (label, prepare) => {
-      const database = await emptyDatabase();
+      const database = await freshDatabase();
       databases.push(database);
       const databaseUrl = database.url;
       await prepare(databaseUrl);

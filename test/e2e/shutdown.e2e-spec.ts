@@ -11,8 +11,8 @@ import { Agent, request } from 'node:http';
 import Sqlite from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
 import { openStream } from '../utils/sse-client';
-import { emptyDatabase, ProcessDatabase, runTypeScript, Spawned } from '../utils/spawned-process';
-import { call } from '../utils/test-app';
+import { runTypeScript, Spawned } from '../utils/spawned-process';
+import { call, FreshDatabase, freshDatabase } from '../utils/test-app';
 
 describe('graceful shutdown', () => {
   let dir: string;
@@ -122,13 +122,13 @@ function post(
 }
 
 describe('graceful shutdown with keep-alive clients', () => {
-  let database: ProcessDatabase;
+  let database: FreshDatabase;
   let service: Spawned;
   let baseUrl: string;
   const agents = [new Agent({ keepAlive: true }), new Agent({ keepAlive: true })];
 
   beforeAll(async () => {
-    database = await emptyDatabase();
+    database = await freshDatabase();
     service = runTypeScript('src/main.ts', [], {
       env: {
         PORT: '0',

@@ -1,9 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'mysql2/promise';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -136,41 +133,4 @@ export function portFree(port: number): Promise<boolean> {
       probe.close(() => resolve(true)),
     );
   });
-}
-
-export interface ProcessDatabase {
-  /** DATABASE_URL for the processes: `mysql://.../relay_proc_x` or `sqlite:/tmp/.../relay.db`. */
-  url: string;
-  drop(): Promise<void>;
-}
-
-/**
- * An empty database for spawned processes: a new one on the MySQL/MariaDB server when the run's
- * DATABASE_URL names one, else a new SQLite file.
- */
-export async function emptyDatabase(): Promise<ProcessDatabase> {
-  const base = process.env.DATABASE_URL;
-  if (base === undefined || !/^(mysql|mariadb):\/\//.test(base)) {
-    const dir = mkdtempSync(join(tmpdir(), 'relay-proc-'));
-    return {
-      url: `sqlite:${join(dir, 'relay.db')}`,
-      drop: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-  }
-  const name = `relay_proc_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  const server = new URL(base.replace(/^mariadb:/, 'mysql:'));
-  server.pathname = '/';
-  const admin = await createConnection(server.toString());
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const connection = await createConnection(server.toString());
-      await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await connection.end();
-    },
-  };
 }

@@ -47,11 +47,18 @@ export interface TestApp {
 
 let counter = 0;
 
+export interface FreshDatabase {
+  /** DATABASE_URL: `mysql://.../relay_e2e_x` or `sqlite:/tmp/.../relay.db`. */
+  url: string;
+  drop(): Promise<void>;
+}
+
 /**
- * A fresh database per app, so spec files can run in parallel on either database: a temporary
- * SQLite file by default, or a new MySQL database when DATABASE_URL is mysql:// or mariadb://.
+ * A fresh database per app or spawned process, so spec files can run in parallel on either
+ * database: a temporary SQLite file by default, or a new MySQL database when DATABASE_URL is
+ * mysql:// or mariadb://.
  */
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function freshDatabase(): Promise<FreshDatabase> {
   const base = process.env.DATABASE_URL;
   if (base !== undefined && /^(mysql|mariadb):\/\//.test(base)) {
     const name = `relay_e2e_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
