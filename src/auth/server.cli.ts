@@ -16,6 +16,7 @@ usage error.
 Examples:
   npm run server -- GET /server/relay/<relay_id>
   npm run server -- POST /server/relay/<relay_id>/stop
+  npm run server -- POST /server/relay/<relay_id>/score '{"room_id":"<room_id>","delta":5}'
   npm run server -- GET '/server/auth/token?user_id=alice'
 `;
 

@@ -143,6 +143,8 @@ export interface ApiTextAnswer {
 export function ApiEnvelope(
   success: Type<unknown> | null | ApiTextAnswer,
   errors: readonly ErrorCode[],
+  /** Headers that any answer of the route may carry (the success and every error). */
+  headers: HeadersObject = {},
 ) {
   const byStatus = new Map<number, DocumentedCode[]>();
   for (const code of new Set<DocumentedCode>([...errors, ...HTTP_LAYER_ERRORS])) {
@@ -152,8 +154,15 @@ export function ApiEnvelope(
   const models = typeof success === 'function' ? [success] : [];
   return applyDecorators(
     ApiExtraModels(...models),
-    ApiResponse({ status: 200, headers: REQUEST_ID_HEADER, ...successResponse(success) }),
-    ...[...byStatus].map(([status, codes]) => ApiResponse(errorResponse(status, codes))),
+    ApiResponse({
+      status: 200,
+      headers: { ...REQUEST_ID_HEADER, ...headers },
+      ...successResponse(success),
+    }),
+    ...[...byStatus].map(([status, codes]) => {
+      const response = errorResponse(status, codes);
+      return ApiResponse({ ...response, headers: { ...response.headers, ...headers } });
+    }),
   );
 }
 

@@ -28,7 +28,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 /** Reads one row more than the page to learn whether another page follows. */
 export async function readPage<R extends { id: number }, V>(
   query: PageQuery,
-  read: (beforeId: number | null, limit: number) => Promise<R[]>,
+  read: (cursorId: number | null, limit: number) => Promise<R[]>,
   view: (row: R) => V,
 ): Promise<{ list: V[]; next_cursor: string | null }> {
   const limit = query.limit ?? DEFAULT_PAGE_SIZE;

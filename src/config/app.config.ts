@@ -36,6 +36,7 @@ export type EventType = keyof RelayEventData;
 const EVENT_TYPES: Record<EventType, true> = {
   'relay.status_changed': true,
   'relay.extends_updated': true,
+  'relay.score_changed': true,
 };
 
 export interface ServerKey {

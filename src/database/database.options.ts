@@ -5,21 +5,40 @@ import { MysqlConnectionOptions } from 'typeorm/driver/mysql/MysqlConnectionOpti
 import { AppConfig } from '../config/app.config';
 import { LiveRoom } from '../live-room/live-room.entity';
 import { RelayEvent, SqliteRelayEvent } from '../event-log/event-log.entity';
-import { RelaySession, SqliteRelaySession } from '../relay/relay.entity';
+import { RelayScoreId, RelaySession, SqliteRelaySession } from '../relay/relay.entity';
 import { InitialSchema1764115200000 } from './migrations/1764115200000-initial-schema';
 import { RoomSilenceIndex1764201600000 } from './migrations/1764201600000-room-silence-index';
 import { Notifications1764288000000 } from './migrations/1764288000000-notifications';
 import { RetentionIndexes1764374400000 } from './migrations/1764374400000-retention-indexes';
+import { Scores1764460800000 } from './migrations/1764460800000-scores';
+import { IdempotencyKeys1764547200000 } from './migrations/1764547200000-idempotency-keys';
+import { IdempotencyKey, SqliteIdempotencyKey } from '../idempotency/idempotency-key.entity';
 import { SqliteWebhookDelivery, WebhookDelivery } from '../notification/webhook-delivery.entity';
 
 /** The migrations create auto-increment keys as BIGINT on MySQL/MariaDB and INTEGER on SQLite. */
-export const ENTITIES = [LiveRoom, RelaySession, RelayEvent, WebhookDelivery];
-const SQLITE_ENTITIES = [LiveRoom, SqliteRelaySession, SqliteRelayEvent, SqliteWebhookDelivery];
+export const ENTITIES = [
+  LiveRoom,
+  RelaySession,
+  RelayEvent,
+  WebhookDelivery,
+  IdempotencyKey,
+  RelayScoreId,
+];
+const SQLITE_ENTITIES = [
+  LiveRoom,
+  SqliteRelaySession,
+  SqliteRelayEvent,
+  SqliteWebhookDelivery,
+  SqliteIdempotencyKey,
+  RelayScoreId,
+];
 export const MIGRATIONS = [
   InitialSchema1764115200000,
   RoomSilenceIndex1764201600000,
   Notifications1764288000000,
   RetentionIndexes1764374400000,
+  Scores1764460800000,
+  IdempotencyKeys1764547200000,
 ];
 
 /**

@@ -39,6 +39,8 @@ const MAX_ATTEMPTS = 4;
 @Injectable()
 export class Database {
   readonly forUpdate: string;
+  /** `INSERT` that skips a row whose unique key exists (run() then answers 0). */
+  readonly insertIgnore: string;
   private readonly sqlite: boolean;
   private readonly logger = new Logger(Database.name);
   private queue: Promise<unknown> = Promise.resolve();
@@ -49,6 +51,7 @@ export class Database {
   ) {
     this.sqlite = config.database.kind === 'sqlite';
     this.forUpdate = this.sqlite ? '' : ' FOR UPDATE';
+    this.insertIgnore = this.sqlite ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
   }
 
   read<T>(work: (sql: SqlReader) => Promise<T>): Promise<T> {

@@ -150,6 +150,20 @@ export class EventLog {
     return Number(row?.id ?? 0);
   }
 
+  /**
+   * One relay's events after the event `afterId`, in seq order. Within a relay ids grow with
+   * seq (both are written under the session's row lock), so `id > afterId` is the same cut as
+   * after that event's seq; served by uq_relay_event_relay_seq (relay_id, seq).
+   */
+  ofRelay(relayId: string, afterId: number | null, limit: number): Promise<LoggedEvent[]> {
+    return this.db.read((sql) =>
+      sql.rows<LoggedEvent>(
+        `SELECT ${COLUMNS} FROM relay_event WHERE relay_id = ? AND id > ? ORDER BY seq LIMIT ?`,
+        [relayId, afterId ?? 0, limit],
+      ),
+    );
+  }
+
   /** One app's events after `afterId` for one anchor or one room, in log order. */
   replay(f: ReplayFilter): Promise<LoggedEvent[]> {
     const who =

@@ -3,6 +3,7 @@ import { Clock } from '../common/clock';
 import { SweepingWorker } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { Database } from '../database/database.service';
+import { IDEMPOTENCY_TTL_MS } from '../idempotency/idempotency.service';
 
 const HOUR_MS = 3_600_000;
 
@@ -39,8 +40,31 @@ export class EventRetentionWorker extends SweepingWorker {
     super(EventRetentionWorker.name, RETENTION_INTERVAL_MS);
   }
 
-  protected sweep(limit: number): Promise<number> {
-    return this.deleteExpired(limit);
+  /** Answers the larger batch of the two kinds, so that either one's backlog is worked off. */
+  protected async sweep(limit: number): Promise<number> {
+    return Math.max(await this.deleteExpired(limit), await this.deleteExpiredKeys(limit));
+  }
+
+  /**
+   * One batch of at most `limit` idempotency keys past their 24 hours; answers how many it
+   * found. Served by idx_idempotency_key_created. A key claimed afresh meanwhile (its
+   * created_at moved) is not deleted: the DELETE repeats the age condition.
+   */
+  async deleteExpiredKeys(limit: number): Promise<number> {
+    const cutoff = this.clock.now() - IDEMPOTENCY_TTL_MS;
+    return this.db.transaction(async (sql) => {
+      const found = await sql.rows<{ id: number }>(
+        'SELECT id FROM idempotency_key WHERE created_at <= ? ORDER BY created_at LIMIT ?',
+        [cutoff, limit],
+      );
+      if (found.length === 0) return 0;
+      const ids = found.map((row) => Number(row.id));
+      await sql.run(`DELETE FROM idempotency_key WHERE id IN (${marks(ids)}) AND created_at <= ?`, [
+        ...ids,
+        cutoff,
+      ]);
+      return found.length;
+    });
   }
 
   /** One batch of at most `limit` events; answers how many expired events it found. */

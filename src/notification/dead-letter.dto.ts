@@ -48,11 +48,37 @@ export class ExtendsUpdatedData {
   session!: RelaySessionView;
 }
 
-@ApiExtraModels(StatusChangedData, ExtendsUpdatedData)
+export class ScoreChangedData {
+  @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'room_a' }) room_id!: string;
+  @ApiProperty({
+    type: 'integer',
+    example: 5,
+    description: 'new score - old score, also when the request replaced the score',
+  })
+  delta!: number;
+  @ApiProperty({
+    pattern: `^(${IDENTIFIER_PATTERN.source.slice(1, -1)})?$`,
+    example: 'gift_20261125_0001',
+    description: 'the score_id of the request, "" when it had none',
+  })
+  score_id!: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: { room_a: 12, room_b: 7 },
+    description: 'every room of the relay and its score after the change',
+  })
+  scores!: Record<string, number>;
+  @ApiProperty({ type: RelaySessionView, description: 'the session after the change' })
+  session!: RelaySessionView;
+}
+
+@ApiExtraModels(StatusChangedData, ExtendsUpdatedData, ScoreChangedData)
 export class EventView {
   @ApiProperty({ type: 'integer', example: 42, description: 'increases over the whole log' })
   id!: number;
-  @ApiProperty({ enum: ['relay.status_changed', 'relay.extends_updated'] }) type!: string;
+  @ApiProperty({ enum: ['relay.status_changed', 'relay.extends_updated', 'relay.score_changed'] })
+  type!: string;
   @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'relay_8c1d2e' }) relay_id!: string;
   @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'default' }) app_id!: string;
   @ApiProperty({ type: 'integer', minimum: 1, description: '1, 2, 3... within one relay' })
@@ -62,11 +88,13 @@ export class EventView {
     oneOf: [
       { $ref: getSchemaPath(StatusChangedData) },
       { $ref: getSchemaPath(ExtendsUpdatedData) },
+      { $ref: getSchemaPath(ScoreChangedData) },
     ],
     description:
-      'StatusChangedData for relay.status_changed, ExtendsUpdatedData for relay.extends_updated',
+      'StatusChangedData for relay.status_changed, ExtendsUpdatedData for ' +
+      'relay.extends_updated, ScoreChangedData for relay.score_changed',
   })
-  data!: StatusChangedData | ExtendsUpdatedData;
+  data!: StatusChangedData | ExtendsUpdatedData | ScoreChangedData;
 }
 
 export class DeliveryView {

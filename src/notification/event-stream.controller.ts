@@ -36,6 +36,8 @@ const EXAMPLE_EVENT = {
       updated_at: '2026-11-25 15:00:03',
       duration_s: null,
       extends: {},
+      scores: { room_a: 0, room_b: 0 },
+      winner_room_id: '',
     },
   },
 };
@@ -53,6 +55,9 @@ const STREAM_DESCRIPTION = [
   "  console.log(event.data.from, '->', event.data.to);",
   '});',
   "stream.addEventListener('relay.extends_updated', (m) => console.log(JSON.parse(m.data)));",
+  "stream.addEventListener('relay.score_changed', (m) => {",
+  '  console.log(JSON.parse(m.data).data.scores); // the score bar: {"<room_id>": score}',
+  '});',
   '```',
   '',
   'Each message has `id:` (the event id), `event:` (the type) and `data:` (the event JSON,',

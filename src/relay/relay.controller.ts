@@ -1,10 +1,14 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { FastifyReply } from 'fastify';
 import { ClientUser } from '../auth/client-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { ClientAuth } from '../auth/client-auth.decorator';
 import { ApiEnvelope, CLIENT_ERRORS, DATABASE_ERRORS } from '../common/api-envelope.decorator';
 import { IdentifierParam } from '../common/identifier.pipe';
+import { IdempotencyKeyHeader } from '../idempotency/idempotency-key.decorator';
+import { IdempotencyService, REPLAYED_HEADER } from '../idempotency/idempotency.service';
+import { RelayEventListView, RelayEventsQuery } from './relay-events.dto';
 import {
   ListRelaysQuery,
   RelayExtendsView,
@@ -23,7 +27,10 @@ const Id = () => IdentifierParam('relay_id');
 @ClientAuth()
 @Controller('client/relay')
 export class RelayController {
-  constructor(private readonly relays: RelayService) {}
+  constructor(
+    private readonly relays: RelayService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Post('start')
   @HttpCode(200)
@@ -36,11 +43,29 @@ export class RelayController {
       'in order, the first failure answers: the body (400); the two rooms equal or ' +
       '`recv_user_id` is you (400); your room exists (404); you are its anchor (403); the other ' +
       'room exists with anchor `recv_user_id` (404); both rooms live (601); neither already in ' +
-      'a relay (601).',
+      'a relay (601).\n\n' +
+      'With an `Idempotency-Key` header a retry is safe: a repeat with the same key and body ' +
+      'by the same user within 24 hours creates nothing and answers what the first request ' +
+      'answered, success or 4xx error (same status and `data`, a fresh `request_id`), with ' +
+      '`Idempotent-Replayed: true`. The same key with another body is 400; a repeat while the ' +
+      'first is still running is 409 code 601. A malformed key is 400.',
   })
-  @ApiEnvelope(RelayTokenView, [...CLIENT_ERRORS, 403, 404, 413, 601, ...DATABASE_ERRORS])
-  start(@CurrentUser() user: ClientUser, @Body() dto: StartRelayDto): Promise<RelayTokenView> {
-    return this.relays.start(user, dto);
+  @ApiEnvelope(RelayTokenView, [...CLIENT_ERRORS, 403, 404, 413, 601, ...DATABASE_ERRORS], {
+    [REPLAYED_HEADER]: {
+      description: 'true when this is the stored answer of an earlier request with the key',
+      required: false,
+      schema: { type: 'string', enum: ['true'] },
+    },
+  })
+  start(
+    @CurrentUser() user: ClientUser,
+    @Body() dto: StartRelayDto,
+    @IdempotencyKeyHeader() key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<RelayTokenView> {
+    return this.idempotency.run(reply, user, key, dto, (keep) =>
+      this.relays.start(user, dto, keep),
+    );
   }
 
   @Get()
@@ -67,6 +92,25 @@ export class RelayController {
   @ApiEnvelope(RelaySessionView, [...CLIENT_ERRORS, 404, ...DATABASE_ERRORS])
   get(@CurrentUser() user: ClientUser, @Id() relayId: string): Promise<RelaySessionView> {
     return this.relays.get(user, relayId);
+  }
+
+  @Get(':relay_id/events')
+  @ApiOperation({
+    summary: "A relay's events in seq order, a page at a time",
+    description:
+      'The domain events of one relay of your app (as in the event stream and webhooks), ' +
+      'oldest first: `limit` at a time (1-100, default 20), after the event id `after`. Pass ' +
+      '`next_cursor` as `after` for the next page; it is null on the last. Any user of the ' +
+      'app, as GET of the relay; 404 when the relay is not in your app; 400 for a malformed ' +
+      '`relay_id`, `after` or `limit`. Events are kept EVENT_RETENTION_HOURS.',
+  })
+  @ApiEnvelope(RelayEventListView, [...CLIENT_ERRORS, 404, ...DATABASE_ERRORS])
+  events(
+    @CurrentUser() user: ClientUser,
+    @Id() relayId: string,
+    @Query() query: RelayEventsQuery,
+  ): Promise<RelayEventListView> {
+    return this.relays.history(user, relayId, query);
   }
 
   @Get(':relay_id/token')

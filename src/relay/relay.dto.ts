@@ -5,6 +5,7 @@ import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { formatLocalTime } from '../common/time.format';
 import { RelaySession } from './relay.entity';
 import { Optional } from '../common/validation';
+import { MAX_DELTA, MAX_SCORE, SCORE_LIMIT, Scores, winnerOf } from './relay.score';
 
 const ID_MESSAGE = '$property must be 1-64 characters of letters, digits, _ . : -';
 const EXTENDS_DOC = {
@@ -78,6 +79,49 @@ export class UpdateExtendsDto {
   extends!: Record<string, string | null>;
 }
 
+export class ScoreDto {
+  @ApiProperty({
+    example: 'room_a',
+    pattern: IDENTIFIER_PATTERN.source,
+    description: 'the room whose score changes: a room of this relay',
+  })
+  @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
+  room_id!: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: -MAX_DELTA,
+    maximum: MAX_DELTA,
+    not: { enum: [0] },
+    example: 5,
+    description: "added to the room's score; not 0. Give exactly one of delta and score",
+  })
+  @Optional()
+  @IsInt()
+  delta?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_SCORE,
+    description: "replaces the room's score. Give exactly one of delta and score",
+  })
+  @Optional()
+  @IsInt()
+  score?: number;
+
+  @ApiPropertyOptional({
+    example: 'gift_20261125_0001',
+    pattern: IDENTIFIER_PATTERN.source,
+    description:
+      'your id of the gift: a later request with the same score_id on this relay changes ' +
+      'nothing and answers duplicate: true',
+  })
+  @Optional()
+  @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
+  score_id?: string;
+}
+
 export class ListRelaysQuery extends PageQuery {
   @ApiPropertyOptional({
     example: '0,1',
@@ -114,6 +158,12 @@ export const STOP_REASONS = [
   'room_offline',
   'admin',
 ];
+const SCORES_DOC = {
+  type: 'object',
+  additionalProperties: { type: 'integer', minimum: -SCORE_LIMIT, maximum: SCORE_LIMIT },
+  example: { room_a: 12, room_b: 7 },
+  description: 'every room of the relay and its score; each starts at 0',
+} as const;
 const LOCAL_TIME_DOC = {
   type: 'string',
   nullable: true,
@@ -157,6 +207,16 @@ export class RelaySessionView {
   @ApiProperty({ type: 'integer', nullable: true, minimum: 10, maximum: 86400, example: null })
   duration_s!: number | null;
   @ApiProperty({ ...EXTENDS_DOC, description: '{} when empty' }) extends!: Record<string, string>;
+  @ApiProperty(SCORES_DOC) scores!: Scores;
+  @ApiProperty({
+    type: 'string',
+    pattern: `^(${IDENTIFIER_PATTERN.source.slice(1, -1)})?$`,
+    example: '',
+    description:
+      '"" until the relay ends (5 or 6); then the room with the strictly highest score, ' +
+      'or "" when rooms share it',
+  })
+  winner_room_id!: string;
 }
 
 export class RelayTokenView {
@@ -179,12 +239,23 @@ export class RelayExtendsView {
   @ApiProperty({ ...EXTENDS_DOC, description: 'the merged map' }) extends!: Record<string, string>;
 }
 
+export class ScoreView {
+  @ApiProperty({ ...ID_DOC, example: 'relay_8c1d2e' }) relay_id!: string;
+  @ApiProperty({ ...SCORES_DOC, description: 'the scores after this request' }) scores!: Scores;
+  @ApiProperty({
+    example: false,
+    description: 'true when the score_id was used before: nothing changed',
+  })
+  duplicate!: boolean;
+}
+
 export class RelayListView {
   @ApiProperty({ type: [RelaySessionView] }) list!: RelaySessionView[];
   @ApiProperty({ ...CURSOR_DOC, example: '1234' }) next_cursor!: string | null;
 }
 
 export function toRelayView(s: RelaySession): RelaySessionView {
+  const scores = JSON.parse(s.scoresJson) as Scores;
   return {
     sid: s.relayId,
     relay_id: s.relayId,
@@ -201,5 +272,7 @@ export function toRelayView(s: RelaySession): RelaySessionView {
     updated_at: formatLocalTime(s.updatedAt),
     duration_s: s.durationS,
     extends: JSON.parse(s.extendsJson) as Record<string, string>,
+    scores,
+    winner_room_id: winnerOf(s.status, scores),
   };
 }

@@ -1,4 +1,4 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { RelayStatus, StopReason } from './relay.machine';
 
 /**
@@ -45,6 +45,10 @@ abstract class RelaySessionColumns {
   @Column({ name: 'extends_json', type: 'text' })
   extendsJson!: string;
 
+  /** `{"<room_id>": score}` with every room of the relay (relay.score.ts). */
+  @Column({ name: 'scores_json', type: 'varchar', length: 1024, default: '{}' })
+  scoresJson!: string;
+
   @Column({ name: 'version', type: 'integer' })
   version!: number;
 
@@ -77,4 +81,21 @@ export class RelaySession extends RelaySessionColumns {
 export class SqliteRelaySession extends RelaySessionColumns {
   @PrimaryGeneratedColumn({ name: 'id', type: 'integer' })
   id!: number;
+}
+
+/**
+ * A `score_id` already used on a relay. The primary key is what makes a gift count once: the
+ * score request inserts its id in the transaction that changes the score, and a second insert
+ * of the same id fails on any node, however close together they arrive.
+ */
+@Entity('relay_score_id')
+export class RelayScoreId {
+  @PrimaryColumn({ name: 'relay_id', type: 'varchar', length: 64 })
+  relayId!: string;
+
+  @PrimaryColumn({ name: 'score_id', type: 'varchar', length: 64 })
+  scoreId!: string;
+
+  @Column({ name: 'created_at', type: 'bigint' })
+  createdAt!: number;
 }

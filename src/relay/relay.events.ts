@@ -3,6 +3,7 @@ import { NewEvent } from '../event-log/event-log.service';
 import { RelaySessionView, toRelayView } from './relay.dto';
 import { RelaySession } from './relay.entity';
 import { RelayStatus, StopReason } from './relay.machine';
+import { Scores } from './relay.score';
 
 /** The relay's event types and their `data`: one map for every writer and reader. */
 export interface RelayEventData {
@@ -14,6 +15,15 @@ export interface RelayEventData {
   };
   'relay.extends_updated': {
     changed: ExtendsPatch;
+    session: RelaySessionView;
+  };
+  'relay.score_changed': {
+    room_id: string;
+    /** New score - old score, also when the request replaced the score. */
+    delta: number;
+    /** "" when the request had none. */
+    score_id: string;
+    scores: Scores;
     session: RelaySessionView;
   };
 }

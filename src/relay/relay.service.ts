@@ -14,7 +14,8 @@ import { inParallel } from '../common/in-parallel';
 import { readPage } from '../common/page';
 import { Sweeper } from '../common/sweeper';
 import { Database, Sql } from '../database/database.service';
-import { EventLog } from '../event-log/event-log.service';
+import { EventLog, publicEvent } from '../event-log/event-log.service';
+import { KeepAnswer } from '../idempotency/idempotency.service';
 import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
 import { LiveRoomService, RoomEndReason } from '../live-room/live-room.service';
 import { LiveRoomStore } from '../live-room/live-room.store';
@@ -25,10 +26,14 @@ import {
   RelaySessionView,
   RelayStatusView,
   RelayTokenView,
+  ScoreDto,
+  ScoreView,
   StartRelayDto,
   toRelayView,
   UpdateExtendsDto,
 } from './relay.dto';
+import { EventView } from '../notification/dead-letter.dto';
+import { RelayEventListView, RelayEventsQuery } from './relay-events.dto';
 import { RelaySession } from './relay.entity';
 import { relayEvent } from './relay.events';
 import {
@@ -41,6 +46,7 @@ import {
   RelayTimers,
   transition,
 } from './relay.machine';
+import { applyScore, initialScores, parseChange, Scores } from './relay.score';
 import { RelayStore } from './relay.store';
 import { signRoomToken } from './relay-token';
 
@@ -73,7 +79,8 @@ export class RelayService {
     liveRooms.onRoomEnded((sql, room, reason) => this.endForRoom(sql, room, reason));
   }
 
-  async start(user: ClientUser, dto: StartRelayDto): Promise<RelayTokenView> {
+  /** `keep`, when given, stores the answer for idempotent retries in the relay's transaction. */
+  async start(user: ClientUser, dto: StartRelayDto, keep?: KeepAnswer): Promise<RelayTokenView> {
     const extendsJson = initialExtendsJson(dto.extends);
     if (dto.init_room_id === dto.recv_room_id) {
       throw badRequest('init_room_id and recv_room_id must differ');
@@ -82,7 +89,7 @@ export class RelayService {
       throw badRequest('recv_user_id must be another anchor than you');
     }
     const mode = dto.mode ?? this.config.relay.defaultMode;
-    const session = await this.db.transaction(async (sql) => {
+    return this.db.transaction(async (sql) => {
       const rooms = await this.rooms.lockPair(sql, user.appId, dto.init_room_id, dto.recv_room_id);
       const init = rooms.find((r) => r.liveId === dto.init_room_id);
       const recv = rooms.find((r) => r.liveId === dto.recv_room_id);
@@ -110,6 +117,7 @@ export class RelayService {
         recvUserId: recv.anchorId,
         recvRoomId: recv.liveId,
         extendsJson,
+        scoresJson: JSON.stringify(initialScores([init.liveId, recv.liveId])),
         version: 1,
         updatedAt: now,
       };
@@ -123,9 +131,10 @@ export class RelayService {
         sql,
         relayEvent('relay.status_changed', s, { from: null, to: s.status, reason: '' }),
       );
-      return s;
+      const answer = this.tokenView(s, 'init');
+      await keep?.(sql, answer);
+      return answer;
     });
-    return this.tokenView(session, 'init');
   }
 
   async get(user: ClientUser, relayId: string): Promise<RelaySessionView> {
@@ -203,9 +212,69 @@ export class RelayService {
     );
   }
 
+  /** The relay's events in seq order, for any user of its app (as `get`). */
+  async history(
+    user: ClientUser,
+    relayId: string,
+    query: RelayEventsQuery,
+  ): Promise<RelayEventListView> {
+    await this.load(relayId, user.appId);
+    return readPage(
+      { limit: query.limit, cursor: query.after },
+      (afterId, limit) => this.events.ofRelay(relayId, afterId, limit),
+      (e) => publicEvent(e) as EventView,
+    );
+  }
+
   /** Server API: any app's session. */
   async getAny(relayId: string): Promise<RelaySessionView> {
     return toRelayView(await this.load(relayId, null));
+  }
+
+  /**
+   * Server API: changes one room's score (docs/concepts.md, "Scores"). The relay row is locked
+   * first, so concurrent changes on any node apply one after another to the latest scores; the
+   * `score_id` is claimed in the same transaction, so a refused change leaves it unused.
+   */
+  async score(relayId: string, dto: ScoreDto): Promise<ScoreView> {
+    const change = parseChange(dto.delta, dto.score);
+    if (change.kind === 'refused') throw new DomainError(change.code, change.message);
+    return this.db.transaction(async (sql) => {
+      const s = await this.locked(sql, relayId, null);
+      const scores = JSON.parse(s.scoresJson) as Scores;
+      const decision = applyScore(s.status, scores, dto.room_id, change);
+      // A room outside the relay is refused even for a used score_id: that request cannot be a
+      // retry. Any other retry is a duplicate, also once the relay has ended since.
+      if (decision.kind === 'refused' && decision.code === 404) {
+        throw new DomainError(decision.code, decision.message);
+      }
+      const now = this.clock.now();
+      if (
+        dto.score_id !== undefined &&
+        !(await this.relays.claimScoreId(sql, relayId, dto.score_id, now))
+      ) {
+        return { relay_id: relayId, scores, duplicate: true };
+      }
+      if (decision.kind === 'refused') throw new DomainError(decision.code, decision.message);
+      if (decision.kind === 'unchanged') return { relay_id: relayId, scores, duplicate: false };
+      const next: RelaySession = {
+        ...s,
+        scoresJson: JSON.stringify(decision.scores),
+        version: s.version + 1,
+        updatedAt: now,
+      };
+      await this.relays.update(sql, next);
+      await this.events.append(
+        sql,
+        relayEvent('relay.score_changed', next, {
+          room_id: dto.room_id,
+          delta: decision.delta,
+          score_id: dto.score_id ?? '',
+          scores: decision.scores,
+        }),
+      );
+      return { relay_id: relayId, scores: decision.scores, duplicate: false };
+    });
   }
 
   /** Server API: ends the session with reason `admin`. */

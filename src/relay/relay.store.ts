@@ -6,7 +6,8 @@ import { RelaySession } from './relay.entity';
 const COLUMNS =
   'id, relay_id AS relayId, app_id AS appId, init_user_id AS initUserId, ' +
   'init_room_id AS initRoomId, recv_user_id AS recvUserId, recv_room_id AS recvRoomId, status, ' +
-  'stop_reason AS stopReason, duration_s AS durationS, extends_json AS extendsJson, version, ' +
+  'stop_reason AS stopReason, duration_s AS durationS, extends_json AS extendsJson, ' +
+  'scores_json AS scoresJson, version, ' +
   'start_at AS startAt, stop_at AS stopAt, deadline_at AS deadlineAt, ' +
   'created_at AS createdAt, updated_at AS updatedAt';
 
@@ -41,8 +42,9 @@ export class RelayStore {
   async insert(sql: Sql, s: RelaySession): Promise<void> {
     await sql.run(
       'INSERT INTO relay_session (relay_id, app_id, init_user_id, init_room_id, recv_user_id, ' +
-        'recv_room_id, status, stop_reason, duration_s, extends_json, version, start_at, stop_at, ' +
-        'deadline_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'recv_room_id, status, stop_reason, duration_s, extends_json, scores_json, version, ' +
+        'start_at, stop_at, deadline_at, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
         s.relayId,
         s.appId,
@@ -54,6 +56,7 @@ export class RelayStore {
         s.stopReason,
         s.durationS,
         s.extendsJson,
+        s.scoresJson,
         s.version,
         s.startAt,
         s.stopAt,
@@ -70,12 +73,14 @@ export class RelayStore {
    */
   async update(sql: Sql, next: RelaySession): Promise<void> {
     const changed = await sql.run(
-      'UPDATE relay_session SET status = ?, stop_reason = ?, extends_json = ?, version = ?, ' +
-        'start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? WHERE id = ? AND version = ?',
+      'UPDATE relay_session SET status = ?, stop_reason = ?, extends_json = ?, scores_json = ?, ' +
+        'version = ?, start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? ' +
+        'WHERE id = ? AND version = ?',
       [
         next.status,
         next.stopReason,
         next.extendsJson,
+        next.scoresJson,
         next.version,
         next.startAt,
         next.stopAt,
@@ -86,6 +91,18 @@ export class RelayStore {
       ],
     );
     if (changed !== 1) throw new ConcurrentUpdate();
+  }
+
+  /**
+   * Records that `scoreId` has been used on the relay; false when it already was. The primary
+   * key decides, not a read before the write, so two requests with one id never both succeed.
+   */
+  async claimScoreId(sql: Sql, relayId: string, scoreId: string, now: number): Promise<boolean> {
+    const inserted = await sql.run(
+      `${this.db.insertIgnore} INTO relay_score_id (relay_id, score_id, created_at) VALUES (?, ?, ?)`,
+      [relayId, scoreId, now],
+    );
+    return inserted === 1;
   }
 
   /** Sessions whose next timer is due, oldest first; served by idx_relay_session_deadline. */

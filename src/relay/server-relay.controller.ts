@@ -1,9 +1,9 @@
-import { Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { QiniuMacGuard } from '../auth/qiniu-mac.guard';
 import { ApiEnvelope, DATABASE_ERRORS, SERVER_ERRORS } from '../common/api-envelope.decorator';
 import { IdentifierParam } from '../common/identifier.pipe';
-import { RelaySessionView, RelayStatusView } from './relay.dto';
+import { RelaySessionView, RelayStatusView, ScoreDto, ScoreView } from './relay.dto';
 import { RelayService } from './relay.service';
 
 @ApiTags('server')
@@ -37,5 +37,26 @@ export class ServerRelayController {
   @ApiEnvelope(RelayStatusView, [...SERVER_ERRORS, 404, 413, ...DATABASE_ERRORS])
   stop(@IdentifierParam('relay_id') relayId: string): Promise<RelayStatusView> {
     return this.relays.adminStop(relayId);
+  }
+
+  @Post(':relay_id/score')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Add to or set a room's PK score",
+    description:
+      'Your gift system changes the score of one room of a relay at status 1-4: `delta` ' +
+      '(-1,000,000,000..1,000,000,000, not 0) is added, or `score` (0..1,000,000,000,000) ' +
+      'replaces it; give exactly one. Concurrent requests on any node all count, each once. ' +
+      'With a `score_id` (your gift id) a gift counts once: a later request with the same ' +
+      '`score_id` on this relay changes nothing and answers the current scores with ' +
+      '`duplicate: true`, however often it is retried. Each change records a ' +
+      '`relay.score_changed` event. 400 for a bad body, or a result outside ' +
+      '-9,007,199,254,740,991..9,007,199,254,740,991 (nothing changes); 401 for a missing or ' +
+      'wrong Qiniu signature; 404 when there is no such relay or `room_id` is not one of its ' +
+      'rooms; 601 when the relay is not at status 1-4.',
+  })
+  @ApiEnvelope(ScoreView, [...SERVER_ERRORS, 404, 413, 601, ...DATABASE_ERRORS])
+  score(@IdentifierParam('relay_id') relayId: string, @Body() dto: ScoreDto): Promise<ScoreView> {
+    return this.relays.score(relayId, dto);
   }
 }

@@ -70,6 +70,18 @@ describe('command line', () => {
     const server = (args: string[], env: Record<string, string> = keys) =>
       runNpmScript('server', [...args, '--url', t.baseUrl], { env }).exited;
 
+    it('changes a PK score with a signed JSON body', async () => {
+      const other = await relay(t);
+      const body = JSON.stringify({ room_id: other.init.liveId, delta: 5 });
+      const scored = await server(['POST', `/server/relay/${other.relayId}/score`, body]);
+      expect({ code: scored.code, stderr: scored.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(JSON.parse(scored.stdout).data).toEqual({
+        relay_id: other.relayId,
+        scores: { [other.init.liveId]: 5, [other.recv.liveId]: 0 },
+        duplicate: false,
+      });
+    });
+
     it('reads a relay and stops it, printing the envelopes', async () => {
       const read = await server(['GET', `/server/relay/${fixture.relayId}`]);
       expect({ code: read.code, stderr: read.stderr }).toEqual({ code: 0, stderr: '' });

@@ -6,14 +6,12 @@
  * be no 5xx, the envelope with its X-Request-Id, and what the document says. The cases come from
  * a fixed seed, so a run is repeatable; the figures go to test-output/fuzz-summary.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFigures } from '../utils/test-output';
 import { gzipSync } from 'node:zlib';
 import { anchor, relay, tokenFor, uniqueUser } from '../factories';
 import { OpenApiValidator, openApiValidator } from '../utils/openapi-validator';
 import { qiniuSignV2 } from '../utils/qiniu-sdk';
 import { message, NoAnswer, RawAnswer, rawRequest } from '../utils/raw-http';
-import { ROOT } from '../utils/spawned-process';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 type Json = Record<string, any>;
@@ -749,8 +747,7 @@ describe('fuzzing every operation of /docs-json', () => {
       problems,
       failing: failing('no-answer', '5xx', 'envelope', 'document', 'allow', 'refusal'),
     };
-    mkdirSync(join(ROOT, 'test-output'), { recursive: true });
-    writeFileSync(join(ROOT, 'test-output', 'fuzz-summary.json'), JSON.stringify(summary, null, 2));
+    writeFigures('fuzz-summary.json', summary);
     process.stdout.write(
       `fuzz: ${summary.requests} requests in ${summary.duration_ms} ms on ${summary.database}, ` +
         `statuses ${JSON.stringify(statuses)}, 5xx: ${summary['5xx']}, ` +

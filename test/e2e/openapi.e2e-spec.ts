@@ -10,6 +10,7 @@ import {
   openApiValidator,
   toJsonSchema,
 } from '../utils/openapi-validator';
+import { qiniuSignV2 } from '../utils/qiniu-sdk';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 const CLIENT = [400, 401, 499, 429];
@@ -108,6 +109,14 @@ const ROUTES: RouteDoc[] = [
   },
   {
     method: 'get',
+    path: '/client/relay/{relay_id}/events',
+    tag: 'relay',
+    security: 'bearer',
+    success: 'RelayEventListView',
+    codes: [...CLIENT, 404, ...DATABASE],
+  },
+  {
+    method: 'get',
     path: '/client/relay/{relay_id}/token',
     tag: 'relay',
     security: 'bearer',
@@ -186,6 +195,15 @@ const ROUTES: RouteDoc[] = [
     security: 'qiniu',
     success: 'RelayStatusView',
     codes: [...SERVER, 404, 413, ...DATABASE],
+  },
+  {
+    method: 'post',
+    path: '/server/relay/{relay_id}/score',
+    tag: 'server',
+    security: 'qiniu',
+    success: 'ScoreView',
+    codes: [...SERVER, 404, 413, 601, ...DATABASE],
+    body: 'ScoreDto',
   },
   {
     method: 'get',
@@ -437,6 +455,7 @@ describe('OpenAPI document (docs/operations.md)', () => {
     expect(event.properties.data.oneOf).toEqual([
       { $ref: ref('StatusChangedData') },
       { $ref: ref('ExtendsUpdatedData') },
+      { $ref: ref('ScoreChangedData') },
     ]);
     expect(component('StatusChangedData').properties.from.nullable).toBe(true);
   });
@@ -458,6 +477,8 @@ describe('OpenAPI document (docs/operations.md)', () => {
       updated_at: '2026-11-25 15:00:00',
       duration_s: null,
       extends: {},
+      scores: { room_a: 0, room_b: 0 },
+      winner_room_id: '',
     };
     const envelope = (data: unknown) => ({
       request_id: 'req-1',
@@ -626,21 +647,37 @@ describe('OpenAPI document (docs/operations.md)', () => {
       expect(() => validator.checkSchema('EventView', JSON.parse(data as string))).not.toThrow();
     });
 
-    it('checks events against EventView, data as a status or extends change', async () => {
+    it('checks events against EventView, data as a status, extends or score change', async () => {
       const r = await relay(t);
       await t.call('POST', `/client/relay/${r.relayId}/extends`, {
         token: r.init.token,
         body: { extends: { score: '1' } },
       });
-      const rows: { id: number; data: string }[] = await t.dataSource.query(
-        'SELECT id, data FROM relay_event WHERE relay_id = ? ORDER BY id',
+      const path = `/server/relay/${r.relayId}/score`;
+      const body = JSON.stringify({ room_id: r.init.liveId, delta: 3, score_id: 'gift_1' });
+      const { serverAccessKey, serverSecretKey } = t.config;
+      const authorization = qiniuSignV2(
+        serverAccessKey,
+        serverSecretKey,
+        t.baseUrl + path,
+        'POST',
+        'application/json',
+        body,
+      );
+      expect((await t.call('POST', path, { body, headers: { authorization } })).status).toBe(200);
+      const rows: { id: number; type: string; data: string }[] = await t.dataSource.query(
+        'SELECT id, type, data FROM relay_event WHERE relay_id = ? ORDER BY id',
         [r.relayId],
       );
-      expect(rows).toHaveLength(2);
+      expect(rows.map((row) => row.type)).toEqual([
+        'relay.status_changed',
+        'relay.extends_updated',
+        'relay.score_changed',
+      ]);
       for (const row of rows) {
         const event = {
           id: Number(row.id),
-          type: JSON.parse(row.data).changed ? 'relay.extends_updated' : 'relay.status_changed',
+          type: row.type,
           relay_id: r.relayId,
           app_id: 'default',
           seq: 1,

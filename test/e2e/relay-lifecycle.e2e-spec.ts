@@ -23,6 +23,8 @@ const SESSION_FIELDS = [
   'updated_at',
   'duration_s',
   'extends',
+  'scores',
+  'winner_room_id',
 ].sort();
 
 interface Session {
@@ -142,6 +144,8 @@ describe('relay lifecycle', () => {
         updated_at: expect.stringMatching(TIME),
         duration_s: null,
         extends: {},
+        scores: { [r.init.liveId]: 0, [r.recv.liveId]: 0 },
+        winner_room_id: '',
       });
       expectTimeBetween(s.created_at, before, after);
       expectTimeBetween(s.updated_at, before, after);

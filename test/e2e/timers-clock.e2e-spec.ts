@@ -3,8 +3,7 @@
  * due times and changed settings; then a backlog drained by the background sweep while
  * requests keep being answered.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFigures } from '../utils/test-output';
 import { Clock } from '../../src/common/clock';
 import { RelayService } from '../../src/relay/relay.service';
 import { relay, RelayFixture, relayEvents } from '../factories';
@@ -175,11 +174,7 @@ describe('a backlog of due sessions', () => {
       during_p50_ms: p(during, 0.5),
       during_p99_ms: p(during, 0.99),
     };
-    mkdirSync(join(__dirname, '..', '..', 'test-output'), { recursive: true });
-    writeFileSync(
-      join(__dirname, '..', '..', 'test-output', `timers-backlog-${figures.database}.json`),
-      JSON.stringify(figures, null, 2),
-    );
+    writeFigures(`timers-backlog-${figures.database}.json`, figures);
   }, 120000);
 
   async function read(probe: RelayFixture) {
