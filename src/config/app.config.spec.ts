@@ -29,7 +29,12 @@ describe(loadConfig.name, () => {
       urls: [],
       secret: DEV_KEYS.WEBHOOK_SECRET,
       previousSecret: null,
-      eventTypes: ['relay.status_changed', 'relay.extends_updated', 'relay.score_changed'],
+      eventTypes: [
+        'relay.status_changed',
+        'relay.room_changed',
+        'relay.extends_updated',
+        'relay.score_changed',
+      ],
       maxAttempts: 10,
     });
     expect(config).toMatchObject({
@@ -109,8 +114,8 @@ describe(loadConfig.name, () => {
       loadConfig({ WEBHOOK_EVENT_TYPES: ' relay.extends_updated ' }).webhook.eventTypes,
     ).toEqual(['relay.extends_updated']);
     expect(problemsOf({ WEBHOOK_EVENT_TYPES: 'relay.status_changed,relay.created,x' })).toEqual([
-      'WEBHOOK_EVENT_TYPES: unknown event type "relay.created" (known: relay.status_changed, relay.extends_updated, relay.score_changed)',
-      'WEBHOOK_EVENT_TYPES: unknown event type "x" (known: relay.status_changed, relay.extends_updated, relay.score_changed)',
+      'WEBHOOK_EVENT_TYPES: unknown event type "relay.created" (known: relay.status_changed, relay.room_changed, relay.extends_updated, relay.score_changed)',
+      'WEBHOOK_EVENT_TYPES: unknown event type "x" (known: relay.status_changed, relay.room_changed, relay.extends_updated, relay.score_changed)',
     ]);
   });
 

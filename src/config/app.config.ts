@@ -35,6 +35,7 @@ export type EventType = keyof RelayEventData;
 /** A Record rather than a list, so an event type added to RelayEventData must be added here. */
 const EVENT_TYPES: Record<EventType, true> = {
   'relay.status_changed': true,
+  'relay.room_changed': true,
   'relay.extends_updated': true,
   'relay.score_changed': true,
 };

@@ -5,13 +5,14 @@ import { MysqlConnectionOptions } from 'typeorm/driver/mysql/MysqlConnectionOpti
 import { AppConfig } from '../config/app.config';
 import { LiveRoom } from '../live-room/live-room.entity';
 import { RelayEvent, SqliteRelayEvent } from '../event-log/event-log.entity';
-import { RelayScoreId, RelaySession, SqliteRelaySession } from '../relay/relay.entity';
+import { RelayMember, RelayScoreId, RelaySession, SqliteRelaySession } from '../relay/relay.entity';
 import { InitialSchema1764115200000 } from './migrations/1764115200000-initial-schema';
 import { RoomSilenceIndex1764201600000 } from './migrations/1764201600000-room-silence-index';
 import { Notifications1764288000000 } from './migrations/1764288000000-notifications';
 import { RetentionIndexes1764374400000 } from './migrations/1764374400000-retention-indexes';
 import { Scores1764460800000 } from './migrations/1764460800000-scores';
 import { IdempotencyKeys1764547200000 } from './migrations/1764547200000-idempotency-keys';
+import { GroupRelays1764633600000 } from './migrations/1764633600000-group-relays';
 import { IdempotencyKey, SqliteIdempotencyKey } from '../idempotency/idempotency-key.entity';
 import { SqliteWebhookDelivery, WebhookDelivery } from '../notification/webhook-delivery.entity';
 
@@ -23,6 +24,7 @@ export const ENTITIES = [
   WebhookDelivery,
   IdempotencyKey,
   RelayScoreId,
+  RelayMember,
 ];
 const SQLITE_ENTITIES = [
   LiveRoom,
@@ -31,6 +33,7 @@ const SQLITE_ENTITIES = [
   SqliteWebhookDelivery,
   SqliteIdempotencyKey,
   RelayScoreId,
+  RelayMember,
 ];
 export const MIGRATIONS = [
   InitialSchema1764115200000,
@@ -39,6 +42,7 @@ export const MIGRATIONS = [
   RetentionIndexes1764374400000,
   Scores1764460800000,
   IdempotencyKeys1764547200000,
+  GroupRelays1764633600000,
 ];
 
 /**

@@ -3,7 +3,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 /**
  * The domain event log (docs/events.md), written in the same transaction as the change
  * it records. `id` orders the whole log; consumers resume from the last id they saw. The
- * participant columns copy the session's anchors and rooms, so streams can pick their events
+ * participant columns list the relay's anchors and rooms, so streams can pick their events
  * without reading the relay tables.
  * Every column but the key, whose type depends on the database (see SqliteRelayEvent).
  */
@@ -31,17 +31,13 @@ abstract class RelayEventColumns {
   @Column({ name: 'data', type: 'text' })
   data!: string;
 
-  @Column({ name: 'init_user_id', type: 'varchar', length: 64, default: '' })
-  initUserId!: string;
+  /** The relay's anchors as `,alice,bob,carol,`: identifiers hold no comma. */
+  @Column({ name: 'user_ids', type: 'varchar', length: 640, default: '' })
+  userIds!: string;
 
-  @Column({ name: 'recv_user_id', type: 'varchar', length: 64, default: '' })
-  recvUserId!: string;
-
-  @Column({ name: 'init_room_id', type: 'varchar', length: 64, default: '' })
-  initRoomId!: string;
-
-  @Column({ name: 'recv_room_id', type: 'varchar', length: 64, default: '' })
-  recvRoomId!: string;
+  /** The relay's rooms, the same way. */
+  @Column({ name: 'room_ids', type: 'varchar', length: 640, default: '' })
+  roomIds!: string;
 }
 
 /** The event as stored on MySQL and MariaDB. */

@@ -10,10 +10,15 @@ export interface NewEvent {
   /** Unix milliseconds. */
   occurredAt: number;
   data: unknown;
-  initUserId: string;
-  recvUserId: string;
-  initRoomId: string;
-  recvRoomId: string;
+  /** Every anchor of the relay, as `,alice,bob,`. */
+  userIds: string;
+  /** Every room of the relay, as `,room_a,room_b,`. */
+  roomIds: string;
+}
+
+/** A participant column's value: identifiers hold no comma, so `,id,` finds one exactly. */
+export function idList(ids: readonly string[]): string {
+  return `,${ids.join(',')},`;
 }
 
 /** An event as stored: `data` is its JSON text. */
@@ -62,7 +67,7 @@ export function publicEventJson(e: EventRecord): string {
 
 const COLUMNS =
   'id, type, relay_id AS relayId, app_id AS appId, seq, occurred_at AS occurredAt, data, ' +
-  'init_user_id AS initUserId, recv_user_id AS recvUserId, init_room_id AS initRoomId, recv_room_id AS recvRoomId';
+  'user_ids AS userIds, room_ids AS roomIds';
 
 export type AppendHook = (sql: Sql, event: LoggedEvent) => Promise<void>;
 
@@ -100,20 +105,9 @@ export class EventLog {
   async append(sql: Sql, e: NewEvent): Promise<LoggedEvent> {
     const data = JSON.stringify(e.data);
     const id = await sql.insert(
-      'INSERT INTO relay_event (type, relay_id, app_id, seq, occurred_at, data, init_user_id, recv_user_id, ' +
-        'init_room_id, recv_room_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [
-        e.type,
-        e.relayId,
-        e.appId,
-        e.seq,
-        e.occurredAt,
-        data,
-        e.initUserId,
-        e.recvUserId,
-        e.initRoomId,
-        e.recvRoomId,
-      ],
+      'INSERT INTO relay_event (type, relay_id, app_id, seq, occurred_at, data, user_ids, room_ids) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      [e.type, e.relayId, e.appId, e.seq, e.occurredAt, data, e.userIds, e.roomIds],
     );
     const logged: LoggedEvent = { ...e, id, data };
     for (const hook of this.appendHooks) await hook(sql, logged);
@@ -164,17 +158,17 @@ export class EventLog {
     );
   }
 
-  /** One app's events after `afterId` for one anchor or one room, in log order. */
+  /**
+   * One app's events after `afterId` for one anchor or one room, in log order. The app's range
+   * of idx_relay_event_app is read in id order and filtered, as the live feed does in memory.
+   */
   replay(f: ReplayFilter): Promise<LoggedEvent[]> {
-    const who =
-      f.roomId !== undefined
-        ? '(init_room_id = ? OR recv_room_id = ?)'
-        : '(init_user_id = ? OR recv_user_id = ?)';
-    const value = f.roomId ?? f.userId;
+    const column = f.roomId !== undefined ? 'room_ids' : 'user_ids';
+    const needle = idList([f.roomId ?? f.userId ?? '']);
     return this.db.read((sql) =>
       sql.rows<LoggedEvent>(
-        `SELECT ${COLUMNS} FROM relay_event WHERE app_id = ? AND id > ? AND ${who} ORDER BY id LIMIT ?`,
-        [f.appId, f.afterId, value, value, f.limit],
+        `SELECT ${COLUMNS} FROM relay_event WHERE app_id = ? AND id > ? AND INSTR(${column}, ?) > 0 ORDER BY id LIMIT ?`,
+        [f.appId, f.afterId, needle, f.limit],
       ),
     );
   }

@@ -51,14 +51,17 @@ export class LiveRoomStore {
   }
 
   /**
-   * Locks both rooms of a relay. InnoDB takes the row locks in primary-key order whatever the
-   * order of the IN list, so two opposite starts on the same pair queue instead of deadlocking.
+   * Locks the rooms of a relay, one row at a time in one fixed order, so that any two starts
+   * over overlapping rooms queue instead of deadlocking. One statement per room, each by its key:
+   * on a small table MySQL may run an IN list as a scan that locks rows outside the list too.
    */
-  lockPair(sql: Sql, appId: string, a: string, b: string): Promise<LiveRoom[]> {
-    return sql.rows<LiveRoom>(
-      `SELECT ${COLUMNS} FROM live_room WHERE live_id IN (?, ?) AND app_id = ? ORDER BY live_id${this.db.forUpdate}`,
-      [a, b, appId],
-    );
+  async lockAll(sql: Sql, appId: string, liveIds: readonly string[]): Promise<LiveRoom[]> {
+    const rooms: LiveRoom[] = [];
+    for (const liveId of inKeyOrder(liveIds)) {
+      const room = await this.find(sql, appId, liveId, true);
+      if (room) rooms.push(room);
+    }
+    return rooms;
   }
 
   async setStatus(sql: Sql, room: LiveRoom): Promise<void> {
@@ -97,19 +100,36 @@ export class LiveRoomStore {
     );
   }
 
-  /** Claims a live, unclaimed room for a relay; false when another request got there first. */
-  async claim(sql: Sql, liveId: string, relayId: string, now: number): Promise<boolean> {
-    const changed = await sql.run(
-      "UPDATE live_room SET pk_id = ?, updated_at = ? WHERE live_id = ? AND pk_id = '' AND live_status = ?",
-      [relayId, now, liveId, LiveStatus.Live],
-    );
-    return changed === 1;
+  /**
+   * Claims live, unclaimed rooms for a relay, all or none; false when another request got to
+   * one of them first (the caller then rolls back). In the same order and by key, as lockAll.
+   */
+  async claimAll(
+    sql: Sql,
+    liveIds: readonly string[],
+    relayId: string,
+    now: number,
+  ): Promise<boolean> {
+    for (const liveId of inKeyOrder(liveIds)) {
+      const changed = await sql.run(
+        "UPDATE live_room SET pk_id = ?, updated_at = ? WHERE live_id = ? AND pk_id = '' AND live_status = ?",
+        [relayId, now, liveId, LiveStatus.Live],
+      );
+      if (changed !== 1) return false;
+    }
+    return true;
   }
 
-  async release(sql: Sql, liveIds: [string, string], relayId: string, now: number): Promise<void> {
-    await sql.run(
-      "UPDATE live_room SET pk_id = '', updated_at = ? WHERE live_id IN (?, ?) AND pk_id = ?",
-      [now, liveIds[0], liveIds[1], relayId],
-    );
+  /** Frees the rooms that this relay still holds, in the same order and by key, as lockAll. */
+  async release(sql: Sql, liveIds: readonly string[], relayId: string, now: number): Promise<void> {
+    for (const liveId of inKeyOrder(liveIds)) {
+      await sql.run(
+        "UPDATE live_room SET pk_id = '', updated_at = ? WHERE live_id = ? AND pk_id = ?",
+        [now, liveId, relayId],
+      );
+    }
   }
 }
+
+/** The one order in which every writer of several rooms takes their row locks. */
+const inKeyOrder = (liveIds: readonly string[]) => [...new Set(liveIds)].sort();

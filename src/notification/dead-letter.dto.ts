@@ -3,7 +3,8 @@ import { IsIn } from 'class-validator';
 import { PageQuery } from '../common/page';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { Optional } from '../common/validation';
-import { RelaySessionView, STOP_REASONS } from '../relay/relay.dto';
+import { RelaySessionView, ROOM_REASONS, STOP_REASONS } from '../relay/relay.dto';
+import { ROOM_STATES } from '../relay/relay.machine';
 import { publicEvent } from '../event-log/event-log.service';
 import { DeliveryStatus } from './webhook-delivery.entity';
 import { DeliveryWithEvent } from './webhook-delivery.store';
@@ -33,6 +34,25 @@ export class StatusChangedData {
   })
   reason!: string;
   @ApiProperty({ type: RelaySessionView, description: 'the session after the change' })
+  session!: RelaySessionView;
+}
+
+export class RoomChangedData {
+  @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'room_c' }) room_id!: string;
+  @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'carol', description: 'its anchor' })
+  user_id!: string;
+  @ApiProperty({ enum: ROOM_STATES, example: 'agreed' }) from!: string;
+  @ApiProperty({ enum: ROOM_STATES, example: 'left' }) to!: string;
+  @ApiProperty({
+    enum: ['', ...ROOM_REASONS],
+    example: 'stopped',
+    description: 'why the room became rejected or left, else ""',
+  })
+  reason!: string;
+  @ApiProperty({
+    type: RelaySessionView,
+    description: 'the session right after this room moved, before any status change it causes',
+  })
   session!: RelaySessionView;
 }
 
@@ -73,11 +93,21 @@ export class ScoreChangedData {
   session!: RelaySessionView;
 }
 
-@ApiExtraModels(StatusChangedData, ExtendsUpdatedData, ScoreChangedData)
+const EVENT_TYPES = [
+  'relay.status_changed',
+  'relay.room_changed',
+  'relay.extends_updated',
+  'relay.score_changed',
+];
+
+@ApiExtraModels(StatusChangedData, RoomChangedData, ExtendsUpdatedData, ScoreChangedData)
 export class EventView {
   @ApiProperty({ type: 'integer', example: 42, description: 'increases over the whole log' })
   id!: number;
-  @ApiProperty({ enum: ['relay.status_changed', 'relay.extends_updated', 'relay.score_changed'] })
+  @ApiProperty({
+    enum: EVENT_TYPES,
+    description: 'relay.room_changed is recorded in relays started with 3 or more rooms only',
+  })
   type!: string;
   @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'relay_8c1d2e' }) relay_id!: string;
   @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'default' }) app_id!: string;
@@ -87,14 +117,15 @@ export class EventView {
   @ApiProperty({
     oneOf: [
       { $ref: getSchemaPath(StatusChangedData) },
+      { $ref: getSchemaPath(RoomChangedData) },
       { $ref: getSchemaPath(ExtendsUpdatedData) },
       { $ref: getSchemaPath(ScoreChangedData) },
     ],
     description:
-      'StatusChangedData for relay.status_changed, ExtendsUpdatedData for ' +
-      'relay.extends_updated, ScoreChangedData for relay.score_changed',
+      'StatusChangedData for relay.status_changed, RoomChangedData for relay.room_changed, ' +
+      'ExtendsUpdatedData for relay.extends_updated, ScoreChangedData for relay.score_changed',
   })
-  data!: StatusChangedData | ExtendsUpdatedData | ScoreChangedData;
+  data!: StatusChangedData | RoomChangedData | ExtendsUpdatedData | ScoreChangedData;
 }
 
 export class DeliveryView {

@@ -41,10 +41,16 @@ export function sseFrame(e: LoggedEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${publicEventJson(e)}\n\n`;
 }
 
-function matches(s: StreamFilter, e: LoggedEvent): boolean {
-  if (s.roomId !== undefined) return e.initRoomId === s.roomId || e.recvRoomId === s.roomId;
-  return e.initUserId === s.userId || e.recvUserId === s.userId;
+/** Which participant list of an event a stream looks in, and for what. */
+interface Match {
+  list: 'roomIds' | 'userIds';
+  needle: string;
 }
+
+const matchOf = (s: StreamFilter): Match =>
+  s.roomId !== undefined
+    ? { list: 'roomIds', needle: `,${s.roomId},` }
+    : { list: 'userIds', needle: `,${s.userId},` };
 
 /**
  * One feed per node for every open stream. It follows the event log in id order (woken at once
@@ -54,7 +60,7 @@ function matches(s: StreamFilter, e: LoggedEvent): boolean {
  */
 @Injectable()
 export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly byApp = new Map<string, Set<Subscriber>>();
+  private readonly byApp = new Map<string, Map<Subscriber, Match>>();
   private readonly sweeper: Sweeper;
   private readonly logger = new Logger(EventStreamHub.name);
   private cursor = 0;
@@ -87,7 +93,9 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
     clearInterval(this.keepAlive);
     await this.sweeper.stop();
     for (const subscribers of this.byApp.values()) {
-      for (const s of subscribers) s.close('server shutting down; reconnect with Last-Event-ID');
+      for (const s of subscribers.keys()) {
+        s.close('server shutting down; reconnect with Last-Event-ID');
+      }
     }
     this.byApp.clear();
   }
@@ -99,8 +107,8 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
 
   subscribe(s: Subscriber): () => void {
     let set = this.byApp.get(s.appId);
-    if (!set) this.byApp.set(s.appId, (set = new Set()));
-    set.add(s);
+    if (!set) this.byApp.set(s.appId, (set = new Map()));
+    set.set(s, matchOf(s));
     this.metrics.openStreams.inc();
     return () => {
       if (set.delete(s)) this.metrics.openStreams.dec();
@@ -168,8 +176,8 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
     const subscribers = this.byApp.get(e.appId);
     if (!subscribers) return;
     let frame: string | undefined;
-    for (const s of subscribers) {
-      if (!matches(s, e)) continue;
+    for (const [s, m] of subscribers) {
+      if (!e[m.list].includes(m.needle)) continue;
       frame ??= sseFrame(e);
       s.send(e.id, frame);
     }
@@ -177,6 +185,8 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
 
   private broadcastComment(text: string): void {
     const line = `: ${text}\n\n`;
-    for (const subscribers of this.byApp.values()) for (const s of subscribers) s.send(0, line);
+    for (const subscribers of this.byApp.values()) {
+      for (const s of subscribers.keys()) s.send(0, line);
+    }
   }
 }

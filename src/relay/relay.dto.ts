@@ -1,11 +1,26 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsObject, Matches, Max, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsObject,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { badRequest } from '../common/domain.error';
 import { PageQuery } from '../common/page';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { formatLocalTime } from '../common/time.format';
-import { RelaySession } from './relay.entity';
 import { Optional } from '../common/validation';
+import { ROOM_STATES } from './relay.machine';
 import { MAX_DELTA, MAX_SCORE, SCORE_LIMIT, Scores, winnerOf } from './relay.score';
+import { Relay } from './relay.store';
 
 const ID_MESSAGE = '$property must be 1-64 characters of letters, digits, _ . : -';
 const EXTENDS_DOC = {
@@ -13,6 +28,26 @@ const EXTENDS_DOC = {
   additionalProperties: { type: 'string' },
   example: { score_a: '10' },
 } as const;
+
+/** Most receivers of one relay: nine rooms with the initiator's. */
+export const MAX_RECEIVERS = 8;
+
+export class RecvRoomDto {
+  @ApiProperty({
+    example: 'room_c',
+    pattern: IDENTIFIER_PATTERN.source,
+    description: 'a live room',
+  })
+  @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
+  room_id!: string;
+
+  @ApiProperty({ example: 'carol', pattern: IDENTIFIER_PATTERN.source, description: 'its anchor' })
+  @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
+  user_id!: string;
+}
+
+/** The receivers come as one room (`recv_room_id`, `recv_user_id`) or as a list (`recv_rooms`). */
+const classicForm = (o: StartRelayDto) => o.recv_rooms === undefined;
 
 export class StartRelayDto {
   @ApiProperty({
@@ -23,21 +58,39 @@ export class StartRelayDto {
   @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
   init_room_id!: string;
 
-  @ApiProperty({
+  @ApiPropertyOptional({
     example: 'room_b',
     pattern: IDENTIFIER_PATTERN.source,
-    description: 'the live room you invite',
+    description: 'the live room you invite; required unless recv_rooms is given',
   })
+  @ValidateIf(classicForm)
   @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
-  recv_room_id!: string;
+  recv_room_id?: string;
 
-  @ApiProperty({
+  @ApiPropertyOptional({
     example: 'bob',
     pattern: IDENTIFIER_PATTERN.source,
-    description: 'the anchor of recv_room_id',
+    description: 'the anchor of recv_room_id; required unless recv_rooms is given',
   })
+  @ValidateIf(classicForm)
   @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
-  recv_user_id!: string;
+  recv_user_id?: string;
+
+  @ApiPropertyOptional({
+    type: [RecvRoomDto],
+    minItems: 1,
+    maxItems: MAX_RECEIVERS,
+    description:
+      'a group relay: the rooms you invite and their anchors, 1-8, in place of recv_room_id ' +
+      'and recv_user_id (one entry is the same as those two)',
+  })
+  @Optional()
+  @IsArray({ message: '$property must be a list of {room_id, user_id}' })
+  @ArrayMinSize(1, { message: `$property must list 1 to ${MAX_RECEIVERS} rooms` })
+  @ArrayMaxSize(MAX_RECEIVERS, { message: `$property must list 1 to ${MAX_RECEIVERS} rooms` })
+  @ValidateNested({ each: true })
+  @Type(() => RecvRoomDto)
+  recv_rooms?: RecvRoomDto[];
 
   @ApiPropertyOptional({
     ...EXTENDS_DOC,
@@ -66,6 +119,47 @@ export class StartRelayDto {
   @Optional()
   @IsIn(['auto', 'invite'])
   mode?: 'auto' | 'invite';
+}
+
+/**
+ * The receivers of a start request in order, after the checks the body alone decides (400):
+ * one form or the other; no room twice, none the initiator's; no anchor twice, none the caller.
+ */
+export function receiversOf(
+  dto: StartRelayDto,
+  callerId: string,
+): { roomId: string; userId: string }[] {
+  if (dto.recv_rooms === undefined) {
+    if (dto.init_room_id === dto.recv_room_id) {
+      throw badRequest('init_room_id and recv_room_id must differ');
+    }
+    if (dto.recv_user_id === callerId)
+      throw badRequest('recv_user_id must be another anchor than you');
+    return [{ roomId: dto.recv_room_id as string, userId: dto.recv_user_id as string }];
+  }
+  if (dto.recv_room_id !== undefined || dto.recv_user_id !== undefined) {
+    throw badRequest('give recv_rooms or recv_room_id and recv_user_id, not both');
+  }
+  const rooms = new Set([dto.init_room_id]);
+  const users = new Set([callerId]);
+  return dto.recv_rooms.map((r, i) => {
+    if (r.room_id === dto.init_room_id) {
+      throw badRequest(`recv_rooms.${i}.room_id must differ from init_room_id`);
+    }
+    if (rooms.has(r.room_id))
+      throw badRequest(`recv_rooms.${i}.room_id ${r.room_id} is given twice`);
+    if (r.user_id === callerId) {
+      throw badRequest(`recv_rooms.${i}.user_id must be another anchor than you`);
+    }
+    if (users.has(r.user_id)) {
+      throw badRequest(
+        `recv_rooms.${i}.user_id ${r.user_id} is given twice: an anchor takes part with one room`,
+      );
+    }
+    rooms.add(r.room_id);
+    users.add(r.user_id);
+    return { roomId: r.room_id, userId: r.user_id };
+  });
 }
 
 export class UpdateExtendsDto {
@@ -177,6 +271,45 @@ const CURSOR_DOC = {
   description: 'pass as ?cursor= for the next page; null on the last page',
 } as const;
 
+/** Room states and reasons (docs/concepts.md, "Group relays"). */
+export const ROOM_REASONS = [
+  'rejected',
+  'stopped',
+  'invite_timeout',
+  'join_timeout',
+  'room_stopped',
+  'room_offline',
+];
+
+export class RelayRoomView {
+  @ApiProperty({ ...ID_DOC, example: 'room_b' }) room_id!: string;
+  @ApiProperty({ ...ID_DOC, example: 'bob', description: "the room's anchor" }) user_id!: string;
+  @ApiProperty({ enum: ['init', 'recv'], example: 'recv' }) role!: 'init' | 'recv';
+  @ApiProperty({
+    enum: ROOM_STATES,
+    example: 'agreed',
+    description:
+      'invited, agreed and joined rooms are in the relay; rejected and left ones are not',
+  })
+  state!: string;
+  @ApiProperty({
+    type: 'string',
+    enum: ['', ...ROOM_REASONS],
+    example: '',
+    description: 'why the room became rejected or left; "" otherwise',
+  })
+  reason!: string;
+}
+
+export class RelayRoomTokenView {
+  @ApiProperty({ ...ID_DOC, example: 'room_b' }) room_id!: string;
+  @ApiProperty({
+    description: 'Qiniu RTC room token for that room',
+    example: 'AK:c2lnbg==:eyJhcHBJZCI6ImFwcCJ9',
+  })
+  relay_token!: string;
+}
+
 export class RelaySessionView {
   @ApiProperty({ ...ID_DOC, description: 'the relay id (seed name)', example: 'relay_8c1d2e' })
   sid!: string;
@@ -184,8 +317,16 @@ export class RelaySessionView {
   @ApiProperty({ ...ID_DOC, example: 'default' }) app_id!: string;
   @ApiProperty({ ...ID_DOC, example: 'alice' }) init_user_id!: string;
   @ApiProperty({ ...ID_DOC, example: 'room_a' }) init_room_id!: string;
-  @ApiProperty({ ...ID_DOC, example: 'room_b' }) recv_room_id!: string;
-  @ApiProperty({ ...ID_DOC, example: 'bob' }) recv_user_id!: string;
+  @ApiProperty({ ...ID_DOC, example: 'room_b', description: 'the (first) receiver room' })
+  recv_room_id!: string;
+  @ApiProperty({ ...ID_DOC, example: 'bob', description: 'its anchor' }) recv_user_id!: string;
+  @ApiProperty({
+    type: [RelayRoomView],
+    minItems: 2,
+    maxItems: MAX_RECEIVERS + 1,
+    description: "every room of the relay: the initiator's first, then the receivers in order",
+  })
+  rooms!: RelayRoomView[];
   @ApiProperty({ ...STATUS_DOC, example: 1 }) status!: number;
   @ApiProperty({
     type: 'string',
@@ -223,10 +364,17 @@ export class RelayTokenView {
   @ApiProperty({ ...ID_DOC, example: 'relay_8c1d2e' }) relay_id!: string;
   @ApiProperty({ ...STATUS_DOC, example: 1 }) relay_status!: number;
   @ApiProperty({
-    description: 'Qiniu RTC room token for the other room; empty while waiting (status 0)',
+    description:
+      'Qiniu RTC room token for the other room (the first of relay_tokens); empty while waiting ' +
+      '(status 0)',
     example: 'AK:c2lnbg==:eyJhcHBJZCI6ImFwcCJ9',
   })
   relay_token!: string;
+  @ApiProperty({
+    type: [RelayRoomTokenView],
+    description: 'a token for each other room that is agreed or joined, in the order of rooms',
+  })
+  relay_tokens!: RelayRoomTokenView[];
 }
 
 export class RelayStatusView {
@@ -254,7 +402,7 @@ export class RelayListView {
   @ApiProperty({ ...CURSOR_DOC, example: '1234' }) next_cursor!: string | null;
 }
 
-export function toRelayView(s: RelaySession): RelaySessionView {
+export function toRelayView(s: Relay): RelaySessionView {
   const scores = JSON.parse(s.scoresJson) as Scores;
   return {
     sid: s.relayId,
@@ -264,6 +412,13 @@ export function toRelayView(s: RelaySession): RelaySessionView {
     init_room_id: s.initRoomId,
     recv_room_id: s.recvRoomId,
     recv_user_id: s.recvUserId,
+    rooms: s.rooms.map((r) => ({
+      room_id: r.roomId,
+      user_id: r.userId,
+      role: r.role,
+      state: r.state,
+      reason: r.reason,
+    })),
     status: s.status,
     stop_reason: s.stopReason,
     start_at: formatLocalTime(s.startAt),

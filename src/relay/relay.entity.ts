@@ -7,8 +7,6 @@ import { RelayStatus, StopReason } from './relay.machine';
  * Every column but the key, whose type depends on the database (see SqliteRelaySession).
  */
 @Index('uq_relay_session_relay_id', ['relayId'], { unique: true })
-@Index('idx_relay_session_init', ['appId', 'initUserId', 'id'])
-@Index('idx_relay_session_recv', ['appId', 'recvUserId', 'id'])
 @Index('idx_relay_session_deadline', ['deadlineAt'])
 @Index('idx_relay_session_status', ['status'])
 abstract class RelaySessionColumns {
@@ -27,11 +25,20 @@ abstract class RelaySessionColumns {
   @Column({ name: 'init_room_id', type: 'varchar', length: 64 })
   initRoomId!: string;
 
+  /** The first receiver's, in relays of any size. */
   @Column({ name: 'recv_user_id', type: 'varchar', length: 64 })
   recvUserId!: string;
 
   @Column({ name: 'recv_room_id', type: 'varchar', length: 64 })
   recvRoomId!: string;
+
+  /**
+   * Every room of the relay with its state (RoomSnapshot[], relay.machine.ts), the initiator's
+   * first: the state the machine reads and writes, kept on the row so that every change stays
+   * one conditional update. Nine rooms of the longest identifiers fit in 2048 characters.
+   */
+  @Column({ name: 'rooms_json', type: 'varchar', length: 2048, default: '[]' })
+  roomsJson!: string;
 
   @Column({ name: 'status', type: 'integer' })
   status!: RelayStatus;
@@ -81,6 +88,26 @@ export class RelaySession extends RelaySessionColumns {
 export class SqliteRelaySession extends RelaySessionColumns {
   @PrimaryGeneratedColumn({ name: 'id', type: 'integer' })
   id!: number;
+}
+
+/**
+ * Who takes part in which relay, for the list of one's own relays: a user is in a relay at
+ * most once, as its initiator or as one of its receivers. The key serves the list's query
+ * (app, user, newest first); rows are written with the session and never change.
+ */
+@Entity('relay_member')
+export class RelayMember {
+  @PrimaryColumn({ name: 'app_id', type: 'varchar', length: 64 })
+  appId!: string;
+
+  @PrimaryColumn({ name: 'user_id', type: 'varchar', length: 64 })
+  userId!: string;
+
+  @PrimaryColumn({ name: 'session_id', type: 'bigint' })
+  sessionId!: number;
+
+  @Column({ name: 'role', type: 'varchar', length: 8 })
+  role!: 'init' | 'recv';
 }
 
 /**

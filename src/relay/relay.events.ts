@@ -1,9 +1,9 @@
 import { ExtendsPatch } from '../common/extends.map';
-import { NewEvent } from '../event-log/event-log.service';
+import { idList, NewEvent } from '../event-log/event-log.service';
 import { RelaySessionView, toRelayView } from './relay.dto';
-import { RelaySession } from './relay.entity';
-import { RelayStatus, StopReason } from './relay.machine';
+import { RelayStatus, RoomReason, RoomState, StopReason } from './relay.machine';
 import { Scores } from './relay.score';
+import { Relay } from './relay.store';
 
 /** The relay's event types and their `data`: one map for every writer and reader. */
 export interface RelayEventData {
@@ -11,6 +11,15 @@ export interface RelayEventData {
     from: RelayStatus | null;
     to: RelayStatus;
     reason: StopReason | '';
+    session: RelaySessionView;
+  };
+  /** Recorded in relays of 3+ rooms only, before the status change the move may cause. */
+  'relay.room_changed': {
+    room_id: string;
+    user_id: string;
+    from: RoomState;
+    to: RoomState;
+    reason: RoomReason | '';
     session: RelaySessionView;
   };
   'relay.extends_updated': {
@@ -31,7 +40,7 @@ export interface RelayEventData {
 /** The event of a change to `s` (already at its new version), with the session as it now is. */
 export function relayEvent<T extends keyof RelayEventData>(
   type: T,
-  s: RelaySession,
+  s: Relay,
   data: Omit<RelayEventData[T], 'session'>,
 ): NewEvent {
   return {
@@ -41,9 +50,7 @@ export function relayEvent<T extends keyof RelayEventData>(
     seq: s.version,
     occurredAt: s.updatedAt,
     data: { ...data, session: toRelayView(s) },
-    initUserId: s.initUserId,
-    recvUserId: s.recvUserId,
-    initRoomId: s.initRoomId,
-    recvRoomId: s.recvRoomId,
+    userIds: idList(s.rooms.map((r) => r.userId)),
+    roomIds: idList(s.rooms.map((r) => r.roomId)),
   };
 }

@@ -1,5 +1,4 @@
 import {
-  Actor,
   ANCHOR_ACTIONS,
   nextDeadline,
   openRelay,
@@ -7,6 +6,8 @@ import {
   RelaySnapshot,
   RelayStatus,
   RelayTimers,
+  RoomSnapshot,
+  RoomState,
   SYSTEM_ACTIONS,
   transition,
 } from './relay.machine';
@@ -14,10 +15,36 @@ import {
 const T0 = 1_800_000_000_000;
 const NOW = T0 + 5_000;
 const TIMERS: RelayTimers = { inviteTimeoutS: 30, joinTimeoutS: 60 };
+const PAIR = [
+  { roomId: 'room_a', userId: 'alice' },
+  { roomId: 'room_b', userId: 'bob' },
+];
+/** The two-room relay's actors, as rooms of the group. */
+const INIT = 0;
+const RECV = 1;
+type Who = 'init' | 'recv' | 'system';
+
+/** The rooms of a two-room relay at each status: the initiator's, then the receiver's. */
+const PAIR_STATES: Record<RelayStatus, [RoomState, RoomState]> = {
+  [RelayStatus.Waiting]: ['agreed', 'invited'],
+  [RelayStatus.Agreed]: ['agreed', 'agreed'],
+  [RelayStatus.InitJoined]: ['joined', 'agreed'],
+  [RelayStatus.RecvJoined]: ['agreed', 'joined'],
+  [RelayStatus.BothJoined]: ['joined', 'joined'],
+  [RelayStatus.Rejected]: ['agreed', 'rejected'],
+  [RelayStatus.Ended]: ['agreed', 'agreed'],
+};
 
 function at(status: RelayStatus, extra: Partial<RelaySnapshot> = {}): RelaySnapshot {
   const agreed = status !== RelayStatus.Waiting;
   const ended = status === RelayStatus.Rejected || status === RelayStatus.Ended;
+  const rooms = PAIR.map((m, i): RoomSnapshot => ({
+    ...m,
+    role: i === INIT ? 'init' : 'recv',
+    state: PAIR_STATES[status][i],
+    reason: PAIR_STATES[status][i] === 'rejected' ? 'rejected' : '',
+    agreedAt: agreed && status !== RelayStatus.Rejected ? T0 : null,
+  }));
   return {
     status,
     stopReason: status === RelayStatus.Rejected ? 'rejected' : ended ? 'stopped' : '',
@@ -26,6 +53,7 @@ function at(status: RelayStatus, extra: Partial<RelaySnapshot> = {}): RelaySnaps
     startAt: agreed && status !== RelayStatus.Rejected ? T0 : null,
     stopAt: ended ? T0 : null,
     deadlineAt: null,
+    rooms,
     ...extra,
   };
 }
@@ -33,11 +61,20 @@ function at(status: RelayStatus, extra: Partial<RelaySnapshot> = {}): RelaySnaps
 /** '=' unchanged, '403'/'601' refused, else the new status and, for 5/6, the reason. */
 type Expect = '=' | '403' | '601' | `${number}` | `${number} ${string}`;
 
-function outcome(status: RelayStatus, action: RelayAction, actor: Actor, now = NOW): Expect {
-  const t = transition(at(status), action, actor, now, TIMERS);
-  if (t.kind === 'unchanged') return '=';
-  if (t.kind === 'refused') return String(t.code) as Expect;
-  return (t.reason ? `${t.next.status} ${t.reason}` : `${t.next.status}`) as Expect;
+/**
+ * An anchor acts on its own room; a system action about a room (stopped, offline) is asked of
+ * each room in turn, and must come out the same for both.
+ */
+function outcome(status: RelayStatus, action: RelayAction, who: Who, now = NOW): Expect {
+  const results = [INIT, RECV].map((room) => {
+    const actor = who === 'system' ? 'system' : who === 'init' ? INIT : RECV;
+    const t = transition(at(status), action, actor, now, TIMERS, room);
+    if (t.kind === 'unchanged') return '=';
+    if (t.kind === 'refused') return String(t.code);
+    return t.reason ? `${t.next.status} ${t.reason}` : `${t.next.status}`;
+  });
+  expect(results[1]).toBe(results[0]);
+  return results[0] as Expect;
 }
 
 describe('relay state machine', () => {
@@ -100,14 +137,14 @@ describe('relay state machine', () => {
 
   it('sets start_at when agreed and stop_at when ended, and keeps the snapshot immutable', () => {
     const before = at(RelayStatus.Waiting);
-    const agreed = transition(before, 'accept', 'recv', NOW, TIMERS);
+    const agreed = transition(before, 'accept', RECV, NOW, TIMERS);
     expect(agreed).toMatchObject({
       kind: 'moved',
       from: 0,
       next: { status: 1, startAt: NOW, stopAt: null },
     });
     expect(before.status).toBe(RelayStatus.Waiting);
-    const ended = transition(at(RelayStatus.BothJoined), 'stop', 'init', NOW, TIMERS);
+    const ended = transition(at(RelayStatus.BothJoined), 'stop', INIT, NOW, TIMERS);
     expect(ended).toMatchObject({
       kind: 'moved',
       from: 4,
@@ -116,12 +153,12 @@ describe('relay state machine', () => {
   });
 
   it('opens auto relays agreed and invitations waiting', () => {
-    expect(openRelay('auto', null, T0, TIMERS)).toMatchObject({
+    expect(openRelay('auto', null, T0, TIMERS, PAIR)).toMatchObject({
       status: 1,
       startAt: T0,
       deadlineAt: T0 + 60_000,
     });
-    expect(openRelay('invite', null, T0, TIMERS)).toMatchObject({
+    expect(openRelay('invite', null, T0, TIMERS, PAIR)).toMatchObject({
       status: 0,
       startAt: null,
       deadlineAt: T0 + 30_000,
@@ -130,7 +167,7 @@ describe('relay state machine', () => {
 
   describe('deadlines, with the clock passed in', () => {
     it('an invitation falls due RELAY_INVITE_TIMEOUT_S after it was made', () => {
-      const s = openRelay('invite', null, T0, TIMERS);
+      const s = openRelay('invite', null, T0, TIMERS, PAIR);
       expect(transition(s, 'expire', 'system', T0 + 29_999, TIMERS).kind).toBe('unchanged');
       expect(transition(s, 'expire', 'system', T0 + 30_000, TIMERS)).toMatchObject({
         kind: 'moved',
@@ -152,7 +189,7 @@ describe('relay state machine', () => {
       const joined = transition(
         at(RelayStatus.InitJoined, { durationS: 600 }),
         'started',
-        'recv',
+        RECV,
         NOW,
         TIMERS,
       );
@@ -172,8 +209,8 @@ describe('relay state machine', () => {
 
     it('0 disables a timeout', () => {
       const off = { inviteTimeoutS: 0, joinTimeoutS: 0 };
-      expect(openRelay('invite', null, T0, off).deadlineAt).toBeNull();
-      expect(openRelay('auto', null, T0, off).deadlineAt).toBeNull();
+      expect(openRelay('invite', null, T0, off, PAIR).deadlineAt).toBeNull();
+      expect(openRelay('auto', null, T0, off, PAIR).deadlineAt).toBeNull();
       expect(
         transition(at(RelayStatus.Waiting), 'expire', 'system', T0 + 86_400_000, off).kind,
       ).toBe('unchanged');

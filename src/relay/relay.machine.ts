@@ -1,6 +1,8 @@
 /**
- * The relay state machine of docs/api.md, "Relays", as one pure function: no Nest, no
- * database, no clock. Services load a snapshot, ask `transition`, and persist what it says.
+ * The relay state machine of docs/concepts.md, "Group relays", as pure functions: no Nest, no
+ * database, no clock. The rooms are the state: `moveRoom` moves one room, `deriveStatus` reads
+ * the relay's status off its rooms, and `transition` puts the two together for one request.
+ * A relay of two rooms is the same code with one receiver.
  */
 
 export enum RelayStatus {
@@ -24,8 +26,31 @@ export type StopReason =
   | 'room_offline'
   | 'admin';
 
-/** Who asks: one of the two anchors, or the service itself (timers, rooms, admin API). */
-export type Actor = 'init' | 'recv' | 'system';
+export type RoomState = 'invited' | 'agreed' | 'joined' | 'rejected' | 'left';
+export const ROOM_STATES: readonly RoomState[] = [
+  'invited',
+  'agreed',
+  'joined',
+  'rejected',
+  'left',
+];
+
+/** Why a room became rejected or left. */
+export type RoomReason =
+  'rejected' | 'stopped' | 'invite_timeout' | 'join_timeout' | 'room_stopped' | 'room_offline';
+
+export interface RoomSnapshot {
+  roomId: string;
+  userId: string;
+  role: 'init' | 'recv';
+  state: RoomState;
+  reason: RoomReason | '';
+  /** When its join timer started: a receiver's accept, the initiator's room when the relay reached 1. */
+  agreedAt: number | null;
+}
+
+/** Who asks: the anchor of `rooms[i]` (by its index), or the service itself. */
+export type Actor = number | 'system';
 
 export const ANCHOR_ACTIONS = ['accept', 'reject', 'started', 'stop'] as const;
 export const SYSTEM_ACTIONS = ['expire', 'room_stopped', 'room_offline', 'admin_stop'] as const;
@@ -47,26 +72,141 @@ export interface RelaySnapshot {
   startAt: number | null;
   stopAt: number | null;
   deadlineAt: number | null;
+  /** The initiator's room first, then the receivers in the order they were invited. */
+  rooms: RoomSnapshot[];
+}
+
+export interface RoomChange {
+  index: number;
+  from: RoomState;
+  room: RoomSnapshot;
 }
 
 export type Transition =
-  | { kind: 'moved'; next: RelaySnapshot; from: RelayStatus; reason: StopReason | '' }
+  | {
+      kind: 'moved';
+      next: RelaySnapshot;
+      from: RelayStatus;
+      reason: StopReason | '';
+      /** The rooms that moved, in the order they moved. */
+      changes: RoomChange[];
+    }
   | { kind: 'unchanged' }
   | { kind: 'refused'; code: 403 | 601; message: string };
 
-const UNCHANGED: Transition = { kind: 'unchanged' };
+const UNCHANGED = { kind: 'unchanged' } as const;
 
 export function isTerminal(status: RelayStatus): boolean {
   return status === RelayStatus.Rejected || status === RelayStatus.Ended;
 }
 
+/** A room takes part while invited, agreed or joined; rejected and left rooms are released. */
+export function isIn(room: RoomSnapshot): boolean {
+  return room.state === 'invited' || room.state === 'agreed' || room.state === 'joined';
+}
+
+const refuse = (code: 403 | 601, message: string) => ({ kind: 'refused', code, message }) as const;
+
+export type RoomMove =
+  { kind: 'moved'; room: RoomSnapshot } | typeof UNCHANGED | ReturnType<typeof refuse>;
+
+/** The moves of one room (docs/concepts.md, "Room states"); the relay's status is not its concern. */
+export function moveRoom(
+  room: RoomSnapshot,
+  action: AnchorAction | 'invite_timeout' | 'join_timeout' | 'room_stopped' | 'room_offline',
+  now: number,
+): RoomMove {
+  const to = (state: RoomState, reason: RoomReason | '' = ''): RoomMove => ({
+    kind: 'moved',
+    room: { ...room, state, reason, agreedAt: state === 'agreed' ? now : room.agreedAt },
+  });
+  const cannot = () => refuse(601, `cannot ${action} a room that is ${room.state}`);
+  switch (action) {
+    case 'accept':
+      if (room.state === 'invited') return to('agreed');
+      return room.state === 'agreed' || room.state === 'joined' ? UNCHANGED : cannot();
+    case 'reject':
+      if (room.state === 'invited') return to('rejected', 'rejected');
+      return room.state === 'rejected' ? UNCHANGED : cannot();
+    case 'started':
+      if (room.state === 'agreed') return to('joined');
+      return room.state === 'joined' ? UNCHANGED : cannot();
+    case 'stop':
+      return isIn(room) ? to('left', 'stopped') : UNCHANGED;
+    case 'invite_timeout':
+      return room.state === 'invited' ? to('rejected', 'invite_timeout') : UNCHANGED;
+    case 'join_timeout':
+      return room.state === 'agreed' ? to('left', 'join_timeout') : UNCHANGED;
+    case 'room_stopped':
+    case 'room_offline':
+      return isIn(room) ? to('left', action) : UNCHANGED;
+    default:
+      return assertNever(action);
+  }
+}
+
+/** 2 and 3 rank alike: neither follows the other, both lead to 4. */
+const RANK: Record<RelayStatus, number> = { 0: 0, 1: 1, 2: 2, 3: 2, 4: 3, 5: 4, 6: 4 };
+
+/**
+ * The relay's status once its rooms are as given. `cause` is the reason of the room that went
+ * last, which ends the relay when too few rooms remain. Statuses only move forward: a relay at
+ * 4 stays at 4 while receivers come and go, and one at 3 whose receiver left stays at 3.
+ */
+export function deriveStatus(
+  prev: RelayStatus,
+  rooms: readonly RoomSnapshot[],
+  cause: RoomReason | '',
+): { status: RelayStatus; reason: StopReason | '' } {
+  if (isTerminal(prev)) return { status: prev, reason: '' };
+  const [init, ...recvs] = rooms;
+  if (init.state === 'left') {
+    const cancelled = prev === RelayStatus.Waiting && init.reason === 'stopped';
+    return {
+      status: RelayStatus.Ended,
+      reason: cancelled ? 'cancelled' : init.reason || 'stopped',
+    };
+  }
+  const inCount = rooms.filter(isIn).length;
+  if (inCount < 2 && !recvs.some((r) => r.state === 'invited')) {
+    if (recvs.every((r) => r.state === 'rejected' && r.reason === 'rejected')) {
+      return { status: RelayStatus.Rejected, reason: 'rejected' };
+    }
+    return { status: RelayStatus.Ended, reason: cause || 'stopped' };
+  }
+  const initJoined = init.state === 'joined';
+  const recvJoined = recvs.some((r) => r.state === 'joined');
+  const recvAgreed = recvJoined || recvs.some((r) => r.state === 'agreed');
+  const derived =
+    initJoined && recvJoined
+      ? RelayStatus.BothJoined
+      : initJoined
+        ? RelayStatus.InitJoined
+        : recvJoined
+          ? RelayStatus.RecvJoined
+          : recvAgreed
+            ? RelayStatus.Agreed
+            : RelayStatus.Waiting;
+  return { status: RANK[derived] > RANK[prev] ? derived : prev, reason: '' };
+}
+
+/** A new relay: the initiator's room agreed, receivers invited (`auto`: agreed at once). */
 export function openRelay(
   mode: 'auto' | 'invite',
   durationS: number | null,
   now: number,
   timers: RelayTimers,
+  members: readonly { roomId: string; userId: string }[],
 ): RelaySnapshot {
   const agreed = mode === 'auto';
+  const rooms = members.map((m, i): RoomSnapshot => ({
+    roomId: m.roomId,
+    userId: m.userId,
+    role: i === 0 ? 'init' : 'recv',
+    state: i === 0 || agreed ? 'agreed' : 'invited',
+    reason: '',
+    agreedAt: agreed ? now : null,
+  }));
   const s: RelaySnapshot = {
     status: agreed ? RelayStatus.Agreed : RelayStatus.Waiting,
     stopReason: '',
@@ -75,61 +215,60 @@ export function openRelay(
     startAt: agreed ? now : null,
     stopAt: null,
     deadlineAt: null,
+    rooms,
   };
   s.deadlineAt = nextDeadline(s, timers)?.at ?? null;
   return s;
+}
+
+interface Due {
+  at: number;
+  reason: 'invite_timeout' | 'join_timeout' | 'duration_elapsed';
+  /** The room it moves; none for the duration, which ends the relay. */
+  index?: number;
+}
+
+/** Every pending timer of the relay, in the order they fall due (ties: rooms before duration). */
+function pendingTimers(s: RelaySnapshot, timers: RelayTimers): Due[] {
+  if (isTerminal(s.status)) return [];
+  const pending: Due[] = [];
+  s.rooms.forEach((room, index) => {
+    if (room.state === 'invited' && timers.inviteTimeoutS > 0) {
+      pending.push({
+        at: s.createdAt + timers.inviteTimeoutS * 1000,
+        reason: 'invite_timeout',
+        index,
+      });
+    }
+    if (room.state === 'agreed' && room.agreedAt !== null && timers.joinTimeoutS > 0) {
+      pending.push({
+        at: room.agreedAt + timers.joinTimeoutS * 1000,
+        reason: 'join_timeout',
+        index,
+      });
+    }
+  });
+  if (s.startAt !== null && s.durationS !== null) {
+    pending.push({ at: s.startAt + s.durationS * 1000, reason: 'duration_elapsed' });
+  }
+  return pending.sort((a, b) => a.at - b.at);
 }
 
 /** The timer that falls due first for this snapshot, if any. */
 export function nextDeadline(
   s: RelaySnapshot,
   timers: RelayTimers,
-): { at: number; reason: StopReason } | null {
-  const pending: { at: number; reason: StopReason }[] = [];
-  if (s.status === RelayStatus.Waiting && timers.inviteTimeoutS > 0) {
-    pending.push({ at: s.createdAt + timers.inviteTimeoutS * 1000, reason: 'invite_timeout' });
-  }
-  if (s.startAt !== null && !isTerminal(s.status)) {
-    if (s.status !== RelayStatus.BothJoined && timers.joinTimeoutS > 0) {
-      pending.push({ at: s.startAt + timers.joinTimeoutS * 1000, reason: 'join_timeout' });
-    }
-    if (s.durationS !== null) {
-      pending.push({ at: s.startAt + s.durationS * 1000, reason: 'duration_elapsed' });
-    }
-  }
-  if (pending.length === 0) return null;
-  return pending.reduce((first, d) => (d.at < first.at ? d : first));
+): { at: number; reason: Due['reason'] } | null {
+  const [first] = pendingTimers(s, timers);
+  return first ? { at: first.at, reason: first.reason } : null;
 }
-
-function move(
-  s: RelaySnapshot,
-  to: RelayStatus,
-  now: number,
-  timers: RelayTimers,
-  reason: StopReason | '' = '',
-): Transition {
-  const next: RelaySnapshot = { ...s, status: to, stopReason: reason };
-  if (to === RelayStatus.Agreed) next.startAt = now;
-  if (isTerminal(to)) next.stopAt = now;
-  next.deadlineAt = nextDeadline(next, timers)?.at ?? null;
-  return { kind: 'moved', next, from: s.status, reason };
-}
-
-const refuse = (code: 403 | 601, message: string): Transition => ({
-  kind: 'refused',
-  code,
-  message,
-});
-
-const statusRefusal = (action: string, s: RelaySnapshot) =>
-  refuse(601, `cannot ${action} a relay in status ${s.status}`);
 
 /**
- * Every move the contract allows, and nothing else. Repeating a request that already took
- * effect (a second accept, reject, stop, or a side reporting `started` twice) answers
- * `unchanged` rather than an error: mobile clients retry on flaky networks, and a retry must
- * neither fail nor move the session further (the original server jumped 2 -> 4 when the
- * initiator repeated itself).
+ * Every move the rules allow for one request, and nothing else. Repeating a request that
+ * already took effect (a second accept, reject, stop, or `started`) answers `unchanged` rather
+ * than an error: mobile clients retry on flaky networks, and a retry must neither fail nor move
+ * the relay further (the original server jumped 2 -> 4 when the initiator repeated itself).
+ * `room` names the room a system action is about (a room stopped or gone silent).
  */
 export function transition(
   s: RelaySnapshot,
@@ -137,6 +276,7 @@ export function transition(
   actor: Actor,
   now: number,
   timers: RelayTimers,
+  room?: number,
 ): Transition {
   const byAnchor = actor !== 'system';
   if ((ANCHOR_ACTIONS as readonly string[]).includes(action) !== byAnchor) {
@@ -145,58 +285,124 @@ export function transition(
       byAnchor ? `an anchor cannot ${action} a relay` : `${action} needs an anchor`,
     );
   }
+  const ended = isTerminal(s.status);
   switch (action) {
     case 'accept':
-      if (actor !== 'recv') return refuse(403, 'only the receiver anchor can accept');
-      if (s.status === RelayStatus.Waiting) return move(s, RelayStatus.Agreed, now, timers);
-      return isTerminal(s.status) ? statusRefusal('accept', s) : UNCHANGED;
-    case 'reject':
-      if (actor !== 'recv') return refuse(403, 'only the receiver anchor can reject');
-      if (s.status === RelayStatus.Waiting) {
-        return move(s, RelayStatus.Rejected, now, timers, 'rejected');
+    case 'reject': {
+      const index = actor as number;
+      if (index === 0) return refuse(403, `only a receiver anchor can ${action}`);
+      const own = s.rooms[index];
+      if (ended && !(action === 'reject' && own.state === 'rejected')) {
+        return statusRefusal(action, s);
       }
-      return s.status === RelayStatus.Rejected ? UNCHANGED : statusRefusal('reject', s);
-    case 'started':
-      return onStarted(s, actor, now, timers);
-    case 'stop':
-      if (isTerminal(s.status)) return UNCHANGED;
-      return move(
-        s,
-        RelayStatus.Ended,
-        now,
-        timers,
-        s.status === RelayStatus.Waiting && actor === 'init' ? 'cancelled' : 'stopped',
-      );
-    case 'expire': {
-      if (isTerminal(s.status)) return UNCHANGED;
-      const due = nextDeadline(s, timers);
-      if (due === null || due.at > now) return UNCHANGED;
-      return move(s, RelayStatus.Ended, now, timers, due.reason);
+      return moveRooms(s, [index], action, now, timers);
     }
+    case 'started':
+      if (s.status === RelayStatus.Waiting || ended) return statusRefusal('report started for', s);
+      return moveRooms(s, [actor as number], action, now, timers);
+    case 'stop':
+      if (ended) return UNCHANGED;
+      return moveRooms(s, [actor as number], action, now, timers);
     case 'room_stopped':
     case 'room_offline':
+      if (ended || room === undefined) return UNCHANGED;
+      return moveRooms(s, [room], action, now, timers);
     case 'admin_stop':
-      if (isTerminal(s.status)) return UNCHANGED;
-      return move(s, RelayStatus.Ended, now, timers, action === 'admin_stop' ? 'admin' : action);
+      return ended ? UNCHANGED : end(s, 'admin', now, []);
+    case 'expire':
+      return expire(s, now, timers);
     default:
       return assertNever(action);
   }
 }
 
-function onStarted(s: RelaySnapshot, actor: Actor, now: number, timers: RelayTimers): Transition {
-  const mine = actor === 'init' ? RelayStatus.InitJoined : RelayStatus.RecvJoined;
-  const theirs = actor === 'init' ? RelayStatus.RecvJoined : RelayStatus.InitJoined;
-  switch (s.status) {
-    case RelayStatus.Agreed:
-      return move(s, mine, now, timers);
-    case theirs:
-      return move(s, RelayStatus.BothJoined, now, timers);
-    case mine:
-    case RelayStatus.BothJoined:
-      return UNCHANGED;
-    default:
-      return statusRefusal('report started for', s);
+const statusRefusal = (action: string, s: RelaySnapshot) =>
+  refuse(601, `cannot ${action} a relay in status ${s.status}`);
+
+/** Moves the given rooms one after another, then derives the relay's status from them all. */
+function moveRooms(
+  s: RelaySnapshot,
+  indexes: number[],
+  action: Parameters<typeof moveRoom>[1],
+  now: number,
+  timers: RelayTimers,
+): Transition {
+  const rooms = [...s.rooms];
+  const changes: RoomChange[] = [];
+  for (const index of indexes) {
+    const m = moveRoom(rooms[index], action, now);
+    if (m.kind === 'refused') return m;
+    if (m.kind === 'unchanged') continue;
+    changes.push({ index, from: rooms[index].state, room: m.room });
+    rooms[index] = m.room;
   }
+  return settle(s, rooms, changes, now, timers);
+}
+
+/** The relay after its rooms moved: its status re-derived, start and stop times, next timer. */
+function settle(
+  s: RelaySnapshot,
+  rooms: RoomSnapshot[],
+  changes: RoomChange[],
+  now: number,
+  timers: RelayTimers,
+): Transition {
+  if (changes.length === 0) return UNCHANGED;
+  const cause = changes[changes.length - 1].room.reason;
+  const { status, reason } = deriveStatus(s.status, rooms, cause);
+  const next: RelaySnapshot = { ...s, rooms, status, stopReason: reason };
+  if (s.startAt === null && status !== RelayStatus.Waiting && !isTerminal(status)) {
+    next.startAt = now;
+    next.rooms = rooms.map((r) => (r.role === 'init' ? { ...r, agreedAt: now } : r));
+  }
+  if (isTerminal(status)) next.stopAt = now;
+  next.deadlineAt = nextDeadline(next, timers)?.at ?? null;
+  return { kind: 'moved', next, from: s.status, reason, changes };
+}
+
+/** Ends the relay with its rooms as they are; `from` is its status before this request. */
+function end(
+  s: RelaySnapshot,
+  reason: StopReason,
+  now: number,
+  changes: RoomChange[],
+  from = s.status,
+): Transition {
+  const next: RelaySnapshot = {
+    ...s,
+    status: RelayStatus.Ended,
+    stopReason: reason,
+    stopAt: now,
+    deadlineAt: null,
+  };
+  return { kind: 'moved', next, from, reason, changes };
+}
+
+/**
+ * Fires every timer due by `now`, in due order: rooms whose invitation or join time ran out
+ * move, and the duration ends the relay; a duration that fell due before any room's timer ends
+ * it with those rooms as they were.
+ */
+function expire(s: RelaySnapshot, now: number, timers: RelayTimers): Transition {
+  const due = pendingTimers(s, timers).filter((d) => d.at <= now);
+  if (due.length === 0) return UNCHANGED;
+  if (due[0].reason === 'duration_elapsed') return end(s, 'duration_elapsed', now, []);
+  const rooms = [...s.rooms];
+  const changes: RoomChange[] = [];
+  for (const d of due) {
+    if (d.index === undefined) continue;
+    const m = moveRoom(rooms[d.index], d.reason as 'invite_timeout' | 'join_timeout', now);
+    if (m.kind !== 'moved') continue;
+    changes.push({ index: d.index, from: rooms[d.index].state, room: m.room });
+    rooms[d.index] = m.room;
+  }
+  changes.sort((a, b) => a.index - b.index);
+  const t = settle(s, rooms, changes, now, timers);
+  const durationDue = due.some((d) => d.reason === 'duration_elapsed');
+  if (t.kind === 'moved' && durationDue && !isTerminal(t.next.status)) {
+    return end(t.next, 'duration_elapsed', now, t.changes, s.status);
+  }
+  return t;
 }
 
 function assertNever(value: never): never {

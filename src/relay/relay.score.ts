@@ -64,18 +64,21 @@ export function parseChange(
 
 /**
  * The room's new score. A room outside the relay is 404 before anything else, since no status
- * makes it scorable; a result beyond SCORE_LIMIT is refused rather than clamped, so that the
- * gift system learns its request did nothing. Setting the score a room already has is
- * `unchanged`: no event for a change that did not happen.
+ * makes it scorable; a room that has left or rejected (`out`) keeps its score but takes no
+ * more. A result beyond SCORE_LIMIT is refused rather than clamped, so that the gift system
+ * learns its request did nothing. Setting the score a room already has is `unchanged`: no
+ * event for a change that did not happen.
  */
 export function applyScore(
   status: RelayStatus,
   scores: Scores,
   roomId: string,
   change: ScoreChange,
+  out: readonly string[] = [],
 ): ScoreDecision {
   if (!Object.hasOwn(scores, roomId)) return refuse(404, `room ${roomId} is not in this relay`);
   if (!SCORING.has(status)) return refuse(601, `cannot score a relay in status ${status}`);
+  if (out.includes(roomId)) return refuse(601, `room ${roomId} is no longer in this relay`);
   const old = scores[roomId];
   const next = change.kind === 'delta' ? old + change.value : change.value;
   if (Math.abs(next) > SCORE_LIMIT) {

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
-import { badRequest, badStatus, DomainError, forbidden, notFound } from '../common/domain.error';
+import { badStatus, DomainError, forbidden, notFound } from '../common/domain.error';
 import {
   initialExtendsJson,
   mergeExtends,
@@ -14,7 +14,7 @@ import { inParallel } from '../common/in-parallel';
 import { readPage } from '../common/page';
 import { Sweeper } from '../common/sweeper';
 import { Database, Sql } from '../database/database.service';
-import { EventLog, publicEvent } from '../event-log/event-log.service';
+import { EventLog, NewEvent, publicEvent } from '../event-log/event-log.service';
 import { KeepAnswer } from '../idempotency/idempotency.service';
 import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
 import { LiveRoomService, RoomEndReason } from '../live-room/live-room.service';
@@ -26,6 +26,7 @@ import {
   RelaySessionView,
   RelayStatusView,
   RelayTokenView,
+  receiversOf,
   ScoreDto,
   ScoreView,
   StartRelayDto,
@@ -34,20 +35,21 @@ import {
 } from './relay.dto';
 import { EventView } from '../notification/dead-letter.dto';
 import { RelayEventListView, RelayEventsQuery } from './relay-events.dto';
-import { RelaySession } from './relay.entity';
 import { relayEvent } from './relay.events';
 import {
   Actor,
+  isIn,
   isTerminal,
   nextDeadline,
   openRelay,
   RelayAction,
   RelayStatus,
   RelayTimers,
+  RoomSnapshot,
   transition,
 } from './relay.machine';
 import { applyScore, initialScores, parseChange, Scores } from './relay.score';
-import { RelayStore } from './relay.store';
+import { Relay, RelayStore } from './relay.store';
 import { signRoomToken } from './relay-token';
 
 const JOINABLE = new Set([
@@ -82,56 +84,54 @@ export class RelayService {
   /** `keep`, when given, stores the answer for idempotent retries in the relay's transaction. */
   async start(user: ClientUser, dto: StartRelayDto, keep?: KeepAnswer): Promise<RelayTokenView> {
     const extendsJson = initialExtendsJson(dto.extends);
-    if (dto.init_room_id === dto.recv_room_id) {
-      throw badRequest('init_room_id and recv_room_id must differ');
-    }
-    if (dto.recv_user_id === user.userId) {
-      throw badRequest('recv_user_id must be another anchor than you');
-    }
+    const receivers = receiversOf(dto, user.userId);
     const mode = dto.mode ?? this.config.relay.defaultMode;
+    const liveIds = [dto.init_room_id, ...receivers.map((r) => r.roomId)];
     return this.db.transaction(async (sql) => {
-      const rooms = await this.rooms.lockPair(sql, user.appId, dto.init_room_id, dto.recv_room_id);
-      const init = rooms.find((r) => r.liveId === dto.init_room_id);
-      const recv = rooms.find((r) => r.liveId === dto.recv_room_id);
+      const locked = await this.rooms.lockAll(sql, user.appId, liveIds);
+      const byId = new Map(locked.map((room) => [room.liveId, room]));
+      const init = byId.get(dto.init_room_id);
       if (!init) throw notFound(`room ${dto.init_room_id} not found`);
       if (init.anchorId !== user.userId)
         throw forbidden(`you are not the anchor of room ${init.liveId}`);
-      if (!recv || recv.anchorId !== dto.recv_user_id) {
-        throw notFound(`room ${dto.recv_room_id} with anchor ${dto.recv_user_id} not found`);
+      for (const r of receivers) {
+        if (byId.get(r.roomId)?.anchorId !== r.userId) {
+          throw notFound(`room ${r.roomId} with anchor ${r.userId} not found`);
+        }
       }
-      for (const room of [init, recv]) {
+      const rooms = liveIds.map((id) => byId.get(id) as LiveRoom);
+      for (const room of rooms) {
         if (room.liveStatus !== LiveStatus.Live) throw badStatus(`room ${room.liveId} is not live`);
       }
-      for (const room of [init, recv]) {
+      for (const room of rooms) {
         if (room.pkId !== '')
           throw badStatus(`room ${room.liveId} is already in relay ${room.pkId}`);
       }
       const now = this.clock.now();
-      const s: RelaySession = {
-        ...openRelay(mode, dto.duration_s ?? null, now, this.timers),
+      const members = [{ roomId: init.liveId, userId: user.userId }, ...receivers];
+      const s: Relay = {
+        ...openRelay(mode, dto.duration_s ?? null, now, this.timers, members),
         id: 0,
         relayId: `relay_${randomUUID().replace(/-/g, '')}`,
         appId: user.appId,
         initUserId: user.userId,
         initRoomId: init.liveId,
-        recvUserId: recv.anchorId,
-        recvRoomId: recv.liveId,
+        recvUserId: receivers[0].userId,
+        recvRoomId: receivers[0].roomId,
         extendsJson,
-        scoresJson: JSON.stringify(initialScores([init.liveId, recv.liveId])),
+        scoresJson: JSON.stringify(initialScores(liveIds)),
         version: 1,
         updatedAt: now,
       };
-      for (const room of [init, recv]) {
-        if (!(await this.rooms.claim(sql, room.liveId, s.relayId, now))) {
-          throw badStatus(`room ${room.liveId} is already relaying`);
-        }
+      if (!(await this.rooms.claimAll(sql, liveIds, s.relayId, now))) {
+        throw badStatus('one of the rooms is already relaying');
       }
       await this.relays.insert(sql, s);
       await this.events.append(
         sql,
         relayEvent('relay.status_changed', s, { from: null, to: s.status, reason: '' }),
       );
-      const answer = this.tokenView(s, 'init');
+      const answer = this.tokenView(s, 0);
       await keep?.(sql, answer);
       return answer;
     });
@@ -143,15 +143,18 @@ export class RelayService {
 
   async token(user: ClientUser, relayId: string): Promise<RelayTokenView> {
     const s = await this.load(relayId, user.appId);
-    const actor = anchorOf(s, user);
+    const index = anchorOf(s, user);
     if (!JOINABLE.has(s.status))
       throw badStatus(`relay ${relayId} has no token in status ${s.status}`);
-    return this.tokenView(s, actor);
+    if (!connected(s.rooms[index])) {
+      throw badStatus(`your room is ${s.rooms[index].state} in relay ${relayId}: no token`);
+    }
+    return this.tokenView(s, index);
   }
 
   async accept(user: ClientUser, relayId: string): Promise<RelayTokenView> {
     const s = await this.act(user, relayId, 'accept');
-    return this.tokenView(s, 'recv');
+    return this.tokenView(s, anchorOf(s, user));
   }
 
   async reject(user: ClientUser, relayId: string): Promise<RelayStatusView> {
@@ -174,20 +177,21 @@ export class RelayService {
     const patch = parseExtends(dto.extends, 'extends', true);
     const merged = await this.db.transaction(async (sql) => {
       const s = await this.locked(sql, relayId, user.appId);
-      anchorOf(s, user);
+      const own = s.rooms[anchorOf(s, user)];
       if (isTerminal(s.status)) throw badStatus(`relay ${relayId} has ended (status ${s.status})`);
+      if (!isIn(own)) throw badStatus(`your room is no longer in relay ${relayId} (${own.state})`);
       const { merged, changed } = mergeExtends(
         JSON.parse(s.extendsJson) as Record<string, string>,
         patch,
       );
       if (Object.keys(changed).length === 0) return merged;
-      const next: RelaySession = {
+      const next: Relay = {
         ...s,
         extendsJson: serializeExtends(merged),
         version: s.version + 1,
         updatedAt: this.clock.now(),
       };
-      await this.relays.update(sql, next);
+      await this.relays.update(sql, next, s.version);
       await this.events.append(sql, relayEvent('relay.extends_updated', next, { changed }));
       return merged;
     });
@@ -242,7 +246,8 @@ export class RelayService {
     return this.db.transaction(async (sql) => {
       const s = await this.locked(sql, relayId, null);
       const scores = JSON.parse(s.scoresJson) as Scores;
-      const decision = applyScore(s.status, scores, dto.room_id, change);
+      const out = s.rooms.filter((r) => !isIn(r)).map((r) => r.roomId);
+      const decision = applyScore(s.status, scores, dto.room_id, change, out);
       // A room outside the relay is refused even for a used score_id: that request cannot be a
       // retry. Any other retry is a duplicate, also once the relay has ended since.
       if (decision.kind === 'refused' && decision.code === 404) {
@@ -257,13 +262,13 @@ export class RelayService {
       }
       if (decision.kind === 'refused') throw new DomainError(decision.code, decision.message);
       if (decision.kind === 'unchanged') return { relay_id: relayId, scores, duplicate: false };
-      const next: RelaySession = {
+      const next: Relay = {
         ...s,
         scoresJson: JSON.stringify(decision.scores),
         version: s.version + 1,
         updatedAt: now,
       };
-      await this.relays.update(sql, next);
+      await this.relays.update(sql, next, s.version);
       await this.events.append(
         sql,
         relayEvent('relay.score_changed', next, {
@@ -310,73 +315,129 @@ export class RelayService {
     return due.length;
   }
 
-  private act(user: ClientUser, relayId: string, action: RelayAction): Promise<RelaySession> {
+  private act(user: ClientUser, relayId: string, action: RelayAction): Promise<Relay> {
     return this.db.transaction(async (sql) => {
       const s = await this.locked(sql, relayId, user.appId);
       return this.apply(sql, s, action, anchorOf(s, user));
     });
   }
 
-  /** Persists one machine decision: the conditional update, room release and event together. */
+  /**
+   * Persists one machine decision: the conditional update, the rooms released, and the events,
+   * together. In relays of 3+ rooms each room's move is an event of its own, recorded before
+   * the status change it causes, with the session as it was right after that room moved.
+   */
   private async apply(
     sql: Sql,
-    s: RelaySession,
+    s: Relay,
     action: RelayAction,
     actor: Actor,
-  ): Promise<RelaySession> {
+    room?: number,
+  ): Promise<Relay> {
     const now = this.clock.now();
-    const t = transition(s, action, actor, now, this.timers);
+    const t = transition(s, action, actor, now, this.timers, room);
     if (t.kind === 'refused') throw new DomainError(t.code, t.message);
     if (t.kind === 'unchanged') return s;
-    const next: RelaySession = { ...s, ...t.next, version: s.version + 1, updatedAt: now };
-    await this.relays.update(sql, next);
-    if (isTerminal(next.status))
-      await this.rooms.release(sql, [s.initRoomId, s.recvRoomId], s.relayId, now);
-    await this.events.append(
-      sql,
-      relayEvent('relay.status_changed', next, { from: t.from, to: next.status, reason: t.reason }),
-    );
+    const events: NewEvent[] = [];
+    let version = s.version;
+    if (s.rooms.length > 2) {
+      let rooms = s.rooms;
+      for (const c of t.changes) {
+        rooms = rooms.map((r, i) => (i === c.index ? c.room : r));
+        const moved: Relay = { ...s, rooms, version: ++version, updatedAt: now };
+        events.push(
+          relayEvent('relay.room_changed', moved, {
+            room_id: c.room.roomId,
+            user_id: c.room.userId,
+            from: c.from,
+            to: c.room.state,
+            reason: c.room.reason,
+          }),
+        );
+      }
+    }
+    const next: Relay = { ...s, ...t.next, version, updatedAt: now };
+    if (next.status !== s.status) {
+      next.version = ++version;
+      events.push(
+        relayEvent('relay.status_changed', next, {
+          from: t.from,
+          to: next.status,
+          reason: t.reason,
+        }),
+      );
+    }
+    await this.relays.update(sql, next, s.version);
+    const released = isTerminal(next.status)
+      ? next.rooms
+      : t.changes.filter((c) => isIn(s.rooms[c.index]) && !isIn(c.room)).map((c) => c.room);
+    if (released.length > 0) {
+      await this.rooms.release(
+        sql,
+        released.map((r) => r.roomId),
+        s.relayId,
+        now,
+      );
+    }
+    for (const e of events) await this.events.append(sql, e);
     return next;
   }
 
   private async endForRoom(sql: Sql, room: LiveRoom, reason: RoomEndReason): Promise<void> {
     const s = await this.relays.find(sql, room.pkId, room.appId, true);
-    if (s) await this.apply(sql, s, reason, 'system');
+    if (!s) return;
+    const index = s.rooms.findIndex((r) => r.roomId === room.liveId);
+    if (index >= 0) await this.apply(sql, s, reason, 'system', index);
   }
 
-  private async load(relayId: string, appId: string | null): Promise<RelaySession> {
+  private async load(relayId: string, appId: string | null): Promise<Relay> {
     const s = await this.db.read((sql) => this.relays.find(sql, relayId, appId));
     if (!s) throw notFound(`relay ${relayId} not found`);
     return s;
   }
 
-  private async locked(sql: Sql, relayId: string, appId: string | null): Promise<RelaySession> {
+  private async locked(sql: Sql, relayId: string, appId: string | null): Promise<Relay> {
     const s = await this.relays.find(sql, relayId, appId, true);
     if (!s) throw notFound(`relay ${relayId} not found`);
     return s;
   }
 
-  /** The token that lets `side`'s anchor publish into the other side's room. */
-  private tokenView(s: RelaySession, side: 'init' | 'recv'): RelayTokenView {
-    const relay_token = JOINABLE.has(s.status)
-      ? signRoomToken(
-          this.config.qiniu,
-          side === 'init' ? s.recvRoomId : s.initRoomId,
-          side === 'init' ? s.initUserId : s.recvUserId,
-          Math.floor(this.clock.now() / 1000) + this.config.relay.tokenTtlS,
-        )
-      : '';
-    return { relay_id: s.relayId, relay_status: s.status, relay_token };
+  /**
+   * The tokens that let the anchor of `rooms[index]` publish into every other room that is
+   * agreed or joined, in the relay's room order; `relay_token` is the first of them.
+   */
+  private tokenView(s: Relay, index: number): RelayTokenView {
+    const own = s.rooms[index];
+    const expireAt = Math.floor(this.clock.now() / 1000) + this.config.relay.tokenTtlS;
+    const relay_tokens =
+      JOINABLE.has(s.status) && connected(own)
+        ? s.rooms
+            .filter((r, i) => i !== index && connected(r))
+            .map((r) => ({
+              room_id: r.roomId,
+              relay_token: signRoomToken(this.config.qiniu, r.roomId, own.userId, expireAt),
+            }))
+        : [];
+    return {
+      relay_id: s.relayId,
+      relay_status: s.status,
+      relay_token: relay_tokens[0]?.relay_token ?? '',
+      relay_tokens,
+    };
   }
 }
 
-function anchorOf(s: RelaySession, user: ClientUser): 'init' | 'recv' {
-  if (user.userId === s.initUserId) return 'init';
-  if (user.userId === s.recvUserId) return 'recv';
-  throw forbidden(`you are not an anchor of relay ${s.relayId}`);
+/** The caller's room in the relay (its index), or 403 for a user who is none of its anchors. */
+function anchorOf(s: Relay, user: ClientUser): number {
+  const index = s.rooms.findIndex((r) => r.userId === user.userId);
+  if (index < 0) throw forbidden(`you are not an anchor of relay ${s.relayId}`);
+  return index;
 }
 
-const statusView = (s: RelaySession): RelayStatusView => ({
+/** Agreed or joined: a room that publishes into the others and takes their streams. */
+const connected = (room: RoomSnapshot) => room.state === 'agreed' || room.state === 'joined';
+
+const statusView = (s: Relay): RelayStatusView => ({
   relay_id: s.relayId,
   relay_status: s.status,
 });

@@ -1,15 +1,40 @@
 import { Injectable } from '@nestjs/common';
 import { ConcurrentUpdate, Database, Sql, SqlReader } from '../database/database.service';
-import { RelayStatus } from './relay.machine';
+import { RelayStatus, RoomSnapshot } from './relay.machine';
 import { RelaySession } from './relay.entity';
 
-const COLUMNS =
-  'id, relay_id AS relayId, app_id AS appId, init_user_id AS initUserId, ' +
-  'init_room_id AS initRoomId, recv_user_id AS recvUserId, recv_room_id AS recvRoomId, status, ' +
-  'stop_reason AS stopReason, duration_s AS durationS, extends_json AS extendsJson, ' +
-  'scores_json AS scoresJson, version, ' +
-  'start_at AS startAt, stop_at AS stopAt, deadline_at AS deadlineAt, ' +
-  'created_at AS createdAt, updated_at AS updatedAt';
+/** A session as the service works with it: its rooms read, not JSON. */
+export type Relay = Omit<RelaySession, 'roomsJson'> & { rooms: RoomSnapshot[] };
+
+const toRelay = ({ roomsJson, ...row }: RelaySession): Relay => ({
+  ...row,
+  rooms: JSON.parse(roomsJson) as RoomSnapshot[],
+});
+
+const FIELDS: [column: string, field: keyof RelaySession][] = [
+  ['id', 'id'],
+  ['relay_id', 'relayId'],
+  ['rooms_json', 'roomsJson'],
+  ['app_id', 'appId'],
+  ['init_user_id', 'initUserId'],
+  ['init_room_id', 'initRoomId'],
+  ['recv_user_id', 'recvUserId'],
+  ['recv_room_id', 'recvRoomId'],
+  ['status', 'status'],
+  ['stop_reason', 'stopReason'],
+  ['duration_s', 'durationS'],
+  ['extends_json', 'extendsJson'],
+  ['scores_json', 'scoresJson'],
+  ['version', 'version'],
+  ['start_at', 'startAt'],
+  ['stop_at', 'stopAt'],
+  ['deadline_at', 'deadlineAt'],
+  ['created_at', 'createdAt'],
+  ['updated_at', 'updatedAt'],
+];
+const columns = (table = '') =>
+  FIELDS.map(([column, field]) => `${table}${column} AS ${field}`).join(', ');
+const COLUMNS = columns();
 
 export interface RelayListFilter {
   appId: string;
@@ -30,23 +55,25 @@ export class RelayStore {
     relayId: string,
     appId: string | null,
     lock = false,
-  ): Promise<RelaySession | null> {
+  ): Promise<Relay | null> {
     const rows = await sql.rows<RelaySession>(
       `SELECT ${COLUMNS} FROM relay_session WHERE relay_id = ?${appId === null ? '' : ' AND app_id = ?'}` +
         (lock ? this.db.forUpdate : ''),
       appId === null ? [relayId] : [relayId, appId],
     );
-    return rows[0] ?? null;
+    return rows.length === 0 ? null : toRelay(rows[0]);
   }
 
-  async insert(sql: Sql, s: RelaySession): Promise<void> {
-    await sql.run(
-      'INSERT INTO relay_session (relay_id, app_id, init_user_id, init_room_id, recv_user_id, ' +
-        'recv_room_id, status, stop_reason, duration_s, extends_json, scores_json, version, ' +
-        'start_at, stop_at, deadline_at, created_at, updated_at) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  /** The session and a member row for each of its anchors. */
+  async insert(sql: Sql, s: Relay): Promise<void> {
+    const id = await sql.insert(
+      'INSERT INTO relay_session (relay_id, rooms_json, app_id, init_user_id, init_room_id, ' +
+        'recv_user_id, recv_room_id, status, stop_reason, duration_s, extends_json, scores_json, ' +
+        'version, start_at, stop_at, deadline_at, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
         s.relayId,
+        JSON.stringify(s.rooms),
         s.appId,
         s.initUserId,
         s.initRoomId,
@@ -65,18 +92,23 @@ export class RelayStore {
         s.updatedAt,
       ],
     );
+    await sql.run(
+      `INSERT INTO relay_member (app_id, user_id, session_id, role) VALUES ${s.rooms.map(() => '(?, ?, ?, ?)').join(', ')}`,
+      s.rooms.flatMap((r) => [s.appId, r.userId, id, r.role]),
+    );
   }
 
   /**
-   * Writes `next` over the row read at `next.version - 1`. The row is already locked on MySQL;
-   * the version condition is what keeps the write correct should it ever not be.
+   * Writes `next` over the row read at version `read`. The row is already locked on MySQL; the
+   * version condition is what keeps the write correct should it ever not be.
    */
-  async update(sql: Sql, next: RelaySession): Promise<void> {
+  async update(sql: Sql, next: Relay, read: number): Promise<void> {
     const changed = await sql.run(
-      'UPDATE relay_session SET status = ?, stop_reason = ?, extends_json = ?, scores_json = ?, ' +
-        'version = ?, start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? ' +
+      'UPDATE relay_session SET rooms_json = ?, status = ?, stop_reason = ?, extends_json = ?, ' +
+        'scores_json = ?, version = ?, start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? ' +
         'WHERE id = ? AND version = ?',
       [
+        JSON.stringify(next.rooms),
         next.status,
         next.stopReason,
         next.extendsJson,
@@ -87,7 +119,7 @@ export class RelayStore {
         next.deadlineAt,
         next.updatedAt,
         next.id,
-        next.version - 1,
+        read,
       ],
     );
     if (changed !== 1) throw new ConcurrentUpdate();
@@ -115,7 +147,7 @@ export class RelayStore {
   }
 
   /** Moves a deadline that the settings have pushed out since it was computed; no event. */
-  async setDeadline(sql: Sql, s: RelaySession, deadlineAt: number | null): Promise<void> {
+  async setDeadline(sql: Sql, s: Relay, deadlineAt: number | null): Promise<void> {
     await sql.run('UPDATE relay_session SET deadline_at = ? WHERE id = ? AND version = ?', [
       deadlineAt,
       s.id,
@@ -123,28 +155,29 @@ export class RelayStore {
     ]);
   }
 
-  list(sql: SqlReader, f: RelayListFilter): Promise<RelaySession[]> {
-    const where = ['app_id = ?'];
-    const params: unknown[] = [f.appId];
-    if (f.role === 'any') {
-      where.push('(init_user_id = ? OR recv_user_id = ?)');
-      params.push(f.userId, f.userId);
-    } else {
-      where.push(f.role === 'init' ? 'init_user_id = ?' : 'recv_user_id = ?');
-      params.push(f.userId);
+  /** The user's relays, newest first: the member key's range for the user, joined to sessions. */
+  async list(sql: SqlReader, f: RelayListFilter): Promise<Relay[]> {
+    const where = ['m.app_id = ?', 'm.user_id = ?'];
+    const params: unknown[] = [f.appId, f.userId];
+    if (f.role !== 'any') {
+      where.push('m.role = ?');
+      params.push(f.role);
     }
     if (f.statuses.length > 0) {
-      where.push(`status IN (${f.statuses.map(() => '?').join(', ')})`);
+      where.push(`s.status IN (${f.statuses.map(() => '?').join(', ')})`);
       params.push(...f.statuses);
     }
     if (f.beforeId !== null) {
-      where.push('id < ?');
+      where.push('m.session_id < ?');
       params.push(f.beforeId);
     }
     params.push(f.limit);
-    return sql.rows<RelaySession>(
-      `SELECT ${COLUMNS} FROM relay_session WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+    const rows = await sql.rows<RelaySession>(
+      `SELECT ${columns('s.')} FROM relay_member m ` +
+        `JOIN relay_session s ON s.id = m.session_id WHERE ${where.join(' AND ')} ` +
+        'ORDER BY m.session_id DESC LIMIT ?',
       params,
     );
+    return rows.map(toRelay);
   }
 }

@@ -53,7 +53,8 @@ export class ServerRelayController {
       '`relay.score_changed` event. 400 for a bad body, or a result outside ' +
       '-9,007,199,254,740,991..9,007,199,254,740,991 (nothing changes); 401 for a missing or ' +
       'wrong Qiniu signature; 404 when there is no such relay or `room_id` is not one of its ' +
-      'rooms; 601 when the relay is not at status 1-4.',
+      'rooms; 601 when the relay is not at status 1-4 or the room has rejected or left (it ' +
+      'keeps its score).',
   })
   @ApiEnvelope(ScoreView, [...SERVER_ERRORS, 404, 413, 601, ...DATABASE_ERRORS])
   score(@IdentifierParam('relay_id') relayId: string, @Body() dto: ScoreDto): Promise<ScoreView> {

@@ -117,9 +117,15 @@ describe('API docs', () => {
     const ref: string =
       doc.paths['/client/relay/start'].post.requestBody.content['application/json'].schema.$ref;
     const schema = doc.components.schemas[ref.split('/').pop() as string];
-    expect(schema.required).toEqual(
-      expect.arrayContaining(['init_room_id', 'recv_room_id', 'recv_user_id']),
+    // The receivers come in one of two forms, each optional by itself; the descriptions say so.
+    expect(schema.required).toEqual(['init_room_id']);
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['recv_room_id', 'recv_user_id', 'recv_rooms']),
     );
+    expect(schema.properties.recv_room_id.description).toMatch(/required unless recv_rooms/);
+    expect(schema.properties.recv_rooms).toMatchObject({ type: 'array', minItems: 1, maxItems: 8 });
+    const entry = doc.components.schemas[schema.properties.recv_rooms.items.$ref.split('/').pop()];
+    expect(entry.required).toEqual(['room_id', 'user_id']);
     expect(Object.keys(schema.properties)).toEqual(
       expect.arrayContaining(['extends', 'duration_s', 'mode']),
     );

@@ -454,6 +454,7 @@ describe('OpenAPI document (docs/operations.md)', () => {
     const event = component('EventView');
     expect(event.properties.data.oneOf).toEqual([
       { $ref: ref('StatusChangedData') },
+      { $ref: ref('RoomChangedData') },
       { $ref: ref('ExtendsUpdatedData') },
       { $ref: ref('ScoreChangedData') },
     ]);
@@ -469,6 +470,10 @@ describe('OpenAPI document (docs/operations.md)', () => {
       init_room_id: 'room_a',
       recv_room_id: 'room_b',
       recv_user_id: 'bob',
+      rooms: [
+        { room_id: 'room_a', user_id: 'alice', role: 'init', state: 'agreed', reason: '' },
+        { room_id: 'room_b', user_id: 'bob', role: 'recv', state: 'agreed', reason: '' },
+      ],
       status: 1,
       stop_reason: '',
       start_at: '2026-11-25 15:00:00',
@@ -515,6 +520,11 @@ describe('OpenAPI document (docs/operations.md)', () => {
         'extends that is not a string map',
         { ...session, extends: { a: 1 } },
         /\/data\/extends\/a must be string/,
+      ],
+      [
+        'a room state that does not exist',
+        { ...session, rooms: [session.rooms[0], { ...session.rooms[1], state: 'gone' }] },
+        /\/data\/rooms\/1\/state must be equal to one of the allowed values/,
       ],
     ])('fails on %s', (_, data, message) => {
       expect(() => checkSession(envelope(data))).toThrow(OpenApiMismatch);

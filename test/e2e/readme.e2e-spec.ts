@@ -87,6 +87,23 @@ describe('README walk-through', () => {
     });
     expect(relay.body.data).toMatchObject({ status: 6, stop_reason: 'stopped' });
   });
+
+  it("docs/api.md's three-room walk-through prints what the guide says it prints", async () => {
+    const guide = section(readRepoFile('docs/api.md'), 'A three-room relay, step by step');
+    const [block] = codeBlocks(guide, 'bash');
+    const [printed] = codeBlocks(guide, 'text');
+    expect(block.split('localhost:8080').length).toBe(2);
+    const script = block.replace('localhost:8080', t.baseUrl.replace('http://', ''));
+
+    const run = await runBash(`set -u\n${script}`);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    const answers = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+    expect(answers.length).toBeGreaterThan(15);
+    for (const answer of answers) expect(answer).toMatchObject({ code: 0, message: 'success' });
+    expect(lines.filter((line) => !line.startsWith('{'))).toEqual(printed.trim().split('\n'));
+  });
 });
 
 /** README.md and every markdown file under docs/. */

@@ -15,6 +15,7 @@ const SESSION_FIELDS = [
   'init_room_id',
   'recv_room_id',
   'recv_user_id',
+  'rooms',
   'status',
   'stop_reason',
   'start_at',
@@ -136,6 +137,22 @@ describe('relay lifecycle', () => {
         init_room_id: r.init.liveId,
         recv_room_id: r.recv.liveId,
         recv_user_id: r.recv.userId,
+        rooms: [
+          {
+            room_id: r.init.liveId,
+            user_id: r.init.userId,
+            role: 'init',
+            state: 'agreed',
+            reason: '',
+          },
+          {
+            room_id: r.recv.liveId,
+            user_id: r.recv.userId,
+            role: 'recv',
+            state: 'agreed',
+            reason: '',
+          },
+        ],
         status: 1,
         stop_reason: '',
         start_at: expect.stringMatching(TIME),
@@ -236,6 +253,7 @@ describe('relay lifecycle', () => {
         relay_id: r.relayId,
         relay_status: 1,
         relay_token: expect.any(String),
+        relay_tokens: [{ room_id: r.recv.liveId, relay_token: data.relay_token }],
       });
       expect(decodeAccess(data.relay_token)).toMatchObject({
         roomName: r.recv.liveId,
@@ -296,6 +314,7 @@ describe('relay lifecycle', () => {
         relay_id: r.relayId,
         relay_status: 1,
         relay_token: expect.any(String),
+        relay_tokens: [{ room_id: r.init.liveId, relay_token: data.relay_token }],
       });
       expect(decodeAccess(data.relay_token)).toMatchObject({
         roomName: r.init.liveId,

@@ -123,7 +123,12 @@ describe('POST /client/relay/start', () => {
       const init = await anchor(t);
       const recv = await anchor(t);
       const data = expectOk(await start(init.token, body(init, recv)));
-      expect(Object.keys(data).sort()).toEqual(['relay_id', 'relay_status', 'relay_token']);
+      expect(Object.keys(data).sort()).toEqual([
+        'relay_id',
+        'relay_status',
+        'relay_token',
+        'relay_tokens',
+      ]);
       expect(data.relay_id).toMatch(/^[A-Za-z0-9_.:-]{1,64}$/);
       expect(data.relay_status).toBe(1);
       expect(data.relay_token).not.toBe('');

@@ -32,18 +32,16 @@ describe('stream order around ids that commit out of order', () => {
   /** Writes an event for the fixture's relay with a chosen id, as a late commit would. */
   async function write(id: number): Promise<void> {
     await t.dataSource.query(
-      'INSERT INTO relay_event (id, type, relay_id, app_id, seq, occurred_at, data, init_user_id, recv_user_id, ' +
-        "init_room_id, recv_room_id) VALUES (?, 'relay.extends_updated', ?, 'default', ?, ?, ?, ?, ?, ?, ?)",
+      'INSERT INTO relay_event (id, type, relay_id, app_id, seq, occurred_at, data, user_ids, room_ids) ' +
+        "VALUES (?, 'relay.extends_updated', ?, 'default', ?, ?, ?, ?, ?)",
       [
         id,
         r.relayId,
         1000 + id,
         Date.now(),
         JSON.stringify({ changed: { probe: String(id) } }),
-        r.init.userId,
-        r.recv.userId,
-        r.init.liveId,
-        r.recv.liveId,
+        `,${r.init.userId},${r.recv.userId},`,
+        `,${r.init.liveId},${r.recv.liveId},`,
       ],
     );
   }

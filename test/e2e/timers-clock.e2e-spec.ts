@@ -127,6 +127,12 @@ describe('a backlog of due sessions', () => {
     expect(plan).toContain('idx_relay_session_deadline');
   });
 
+  /** The rooms of a two-room invitation, as the service stores them. */
+  const INVITATION_ROOMS = JSON.stringify([
+    { roomId: 'ra', userId: 'a', role: 'init', state: 'agreed', reason: '', agreedAt: null },
+    { roomId: 'rb', userId: 'b', role: 'recv', state: 'invited', reason: '', agreedAt: null },
+  ]);
+
   it('drains in the background while requests keep being answered', async () => {
     const probe = await relay(t);
     const idle: number[] = [];
@@ -136,14 +142,15 @@ describe('a backlog of due sessions', () => {
       const rows = Array.from({ length: 500 }, (_, i) => start + i);
       await t.dataSource.query(
         'INSERT INTO relay_session (relay_id, app_id, init_user_id, init_room_id, recv_user_id, recv_room_id, ' +
-          'status, stop_reason, duration_s, extends_json, version, start_at, stop_at, deadline_at, created_at, updated_at) VALUES ' +
+          'rooms_json, status, stop_reason, duration_s, extends_json, version, start_at, stop_at, deadline_at, ' +
+          'created_at, updated_at) VALUES ' +
           rows
             .map(
               () =>
-                "(?, 'backlog', 'a', 'ra', 'b', 'rb', 0, '', NULL, '{}', 1, NULL, NULL, ?, ?, ?)",
+                "(?, 'backlog', 'a', 'ra', 'b', 'rb', ?, 0, '', NULL, '{}', 1, NULL, NULL, ?, ?, ?)",
             )
             .join(', '),
-        rows.flatMap((i) => [`backlog_${i}`, past, past - 30_000, past - 30_000]),
+        rows.flatMap((i) => [`backlog_${i}`, INVITATION_ROOMS, past, past - 30_000, past - 30_000]),
       );
     }
     const started = Date.now();

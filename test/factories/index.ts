@@ -109,3 +109,38 @@ export async function relayEvents(t: TestApp, relayId: string): Promise<EventRow
     data: JSON.parse(String(row.data)),
   }));
 }
+
+export interface GroupFixture {
+  init: Anchor;
+  /** The receivers, in the order of `recv_rooms`. */
+  recvs: Anchor[];
+  relayId: string;
+  /** The start answer's data: relay_id, relay_status, relay_token, relay_tokens. */
+  started: {
+    relay_id: string;
+    relay_status: number;
+    relay_token: string;
+    relay_tokens: { room_id: string; relay_token: string }[];
+  };
+}
+
+/** Live anchors and a relay started with `recv_rooms` (mode auto unless told otherwise). */
+export async function groupRelay(
+  t: TestApp,
+  receivers: number,
+  options: { mode?: 'auto' | 'invite'; extends?: Record<string, string>; duration_s?: number } = {},
+): Promise<GroupFixture> {
+  const init = await anchor(t);
+  const recvs: Anchor[] = [];
+  for (let i = 0; i < receivers; i++) recvs.push(await anchor(t));
+  const answer = await t.call('POST', '/client/relay/start', {
+    token: init.token,
+    body: {
+      init_room_id: init.liveId,
+      recv_rooms: recvs.map((r) => ({ room_id: r.liveId, user_id: r.userId })),
+      ...options,
+    },
+  });
+  if (answer.status !== 200) throw new Error(`relay start failed: ${answer.text}`);
+  return { init, recvs, relayId: answer.body.data.relay_id, started: answer.body.data };
+}
