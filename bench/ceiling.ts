@@ -79,7 +79,8 @@ function time(ms: number | null): string | null {
 const COLUMNS =
   'id, relay_id AS relayId, app_id AS appId, init_user_id AS initUserId, ' +
   'init_room_id AS initRoomId, recv_user_id AS recvUserId, recv_room_id AS recvRoomId, status, ' +
-  'stop_reason AS stopReason, duration_s AS durationS, extends_json AS extendsJson, version, ' +
+  'stop_reason AS stopReason, duration_s AS durationS, extends_json AS extendsJson, ' +
+  'rooms_json AS roomsJson, version, ' +
   'start_at AS startAt, stop_at AS stopAt, deadline_at AS deadlineAt, ' +
   'created_at AS createdAt, updated_at AS updatedAt';
 
@@ -101,12 +102,22 @@ interface Session {
   stopReason: string;
   durationS: number | null;
   extendsJson: string;
+  roomsJson: string;
   version: number;
   startAt: number | null;
   stopAt: number | null;
   deadlineAt: number | null;
   createdAt: number;
   updatedAt: number;
+}
+
+interface Room {
+  roomId: string;
+  userId: string;
+  role: 'init' | 'recv';
+  state: string;
+  reason: string;
+  agreedAt: number | null;
 }
 
 function view(s: Session) {
@@ -118,6 +129,13 @@ function view(s: Session) {
     init_room_id: s.initRoomId,
     recv_room_id: s.recvRoomId,
     recv_user_id: s.recvUserId,
+    rooms: (JSON.parse(s.roomsJson) as Room[]).map((r) => ({
+      room_id: r.roomId,
+      user_id: r.userId,
+      role: r.role,
+      state: r.state,
+      reason: r.reason,
+    })),
     status: s.status,
     stop_reason: s.stopReason,
     start_at: time(s.startAt),
@@ -182,8 +200,8 @@ function normalize(s: Session): Session {
 async function appendEvent(c: PoolConnection, type: string, s: Session, data: object) {
   await run(
     c,
-    'INSERT INTO relay_event (type, relay_id, app_id, seq, occurred_at, data, init_user_id, recv_user_id, ' +
-      'init_room_id, recv_room_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO relay_event (type, relay_id, app_id, seq, occurred_at, data, user_ids, room_ids) ' +
+      'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     [
       type,
       s.relayId,
@@ -191,10 +209,8 @@ async function appendEvent(c: PoolConnection, type: string, s: Session, data: ob
       s.version,
       s.updatedAt,
       JSON.stringify({ ...data, session: view(s) }),
-      s.initUserId,
-      s.recvUserId,
-      s.initRoomId,
-      s.recvRoomId,
+      `,${s.initUserId},${s.recvUserId},`,
+      `,${s.initRoomId},${s.recvRoomId},`,
     ],
   );
 }
@@ -202,9 +218,11 @@ async function appendEvent(c: PoolConnection, type: string, s: Session, data: ob
 async function updateSession(c: PoolConnection, next: Session): Promise<void> {
   const r = await run(
     c,
-    'UPDATE relay_session SET status = ?, stop_reason = ?, extends_json = ?, version = ?, ' +
-      'start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? WHERE id = ? AND version = ?',
+    'UPDATE relay_session SET rooms_json = ?, status = ?, stop_reason = ?, extends_json = ?, ' +
+      'version = ?, start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? ' +
+      'WHERE id = ? AND version = ?',
     [
+      next.roomsJson,
       next.status,
       next.stopReason,
       next.extendsJson,
@@ -336,16 +354,17 @@ app.post<{ Body: StartBody }>('/client/relay/start', async (request, reply) => {
     throw new Fail(400, 400, 'bad pair');
   }
   const s = await transaction(async (c) => {
-    const rooms = await rows<{
-      liveId: string;
-      anchorId: string;
-      liveStatus: number;
-      pkId: string;
-    }>(
-      c,
-      `SELECT ${ROOM_COLUMNS} FROM live_room WHERE live_id IN (?, ?) AND app_id = ? ORDER BY live_id FOR UPDATE`,
-      [b.init_room_id, b.recv_room_id, user.appId],
-    );
+    type LockedRoom = { liveId: string; anchorId: string; liveStatus: number; pkId: string };
+    const rooms: LockedRoom[] = [];
+    for (const id of [b.init_room_id, b.recv_room_id].sort()) {
+      rooms.push(
+        ...(await rows<LockedRoom>(
+          c,
+          `SELECT ${ROOM_COLUMNS} FROM live_room WHERE live_id = ? AND app_id = ? FOR UPDATE`,
+          [id, user.appId],
+        )),
+      );
+    }
     const init = rooms.find((r) => r.liveId === b.init_room_id);
     const recv = rooms.find((r) => r.liveId === b.recv_room_id);
     if (!init) throw new Fail(404, 404, 'no init room');
@@ -367,6 +386,16 @@ app.post<{ Body: StartBody }>('/client/relay/start', async (request, reply) => {
       stopReason: '',
       durationS: null,
       extendsJson: '{}',
+      roomsJson: JSON.stringify(
+        [init, recv].map((r, i): Room => ({
+          roomId: r.liveId,
+          userId: r.anchorId,
+          role: i === 0 ? 'init' : 'recv',
+          state: i === 0 || auto ? 'agreed' : 'invited',
+          reason: '',
+          agreedAt: auto ? now : null,
+        })),
+      ),
       version: 1,
       startAt: auto ? now : null,
       stopAt: null,
@@ -374,7 +403,7 @@ app.post<{ Body: StartBody }>('/client/relay/start', async (request, reply) => {
       createdAt: now,
       updatedAt: now,
     };
-    for (const r of [init, recv]) {
+    for (const r of [init, recv].sort((x, y) => (x.liveId < y.liveId ? -1 : 1))) {
       const claimed = await run(
         c,
         "UPDATE live_room SET pk_id = ?, updated_at = ? WHERE live_id = ? AND pk_id = '' AND live_status = ?",
@@ -382,13 +411,15 @@ app.post<{ Body: StartBody }>('/client/relay/start', async (request, reply) => {
       );
       if (claimed.affectedRows !== 1) throw new Fail(409, 601, 'relaying');
     }
-    await run(
+    const inserted = await run(
       c,
-      'INSERT INTO relay_session (relay_id, app_id, init_user_id, init_room_id, recv_user_id, ' +
-        'recv_room_id, status, stop_reason, duration_s, extends_json, version, start_at, stop_at, ' +
-        'deadline_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO relay_session (relay_id, rooms_json, app_id, init_user_id, init_room_id, ' +
+        'recv_user_id, recv_room_id, status, stop_reason, duration_s, extends_json, version, ' +
+        'start_at, stop_at, deadline_at, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
         s.relayId,
+        s.roomsJson,
         s.appId,
         s.initUserId,
         s.initRoomId,
@@ -406,13 +437,29 @@ app.post<{ Body: StartBody }>('/client/relay/start', async (request, reply) => {
         s.updatedAt,
       ],
     );
+    await run(
+      c,
+      'INSERT INTO relay_member (app_id, user_id, session_id, role) VALUES (?, ?, ?, ?), (?, ?, ?, ?)',
+      [
+        s.appId,
+        s.initUserId,
+        inserted.insertId,
+        'init',
+        s.appId,
+        s.recvUserId,
+        inserted.insertId,
+        'recv',
+      ],
+    );
     await appendEvent(c, 'relay.status_changed', s, { from: null, to: s.status, reason: '' });
     return s;
   });
+  const token = s.status >= 1 ? roomToken(s.recvRoomId, s.initUserId) : '';
   return send(reply, {
     relay_id: s.relayId,
     relay_status: s.status,
-    relay_token: s.status >= 1 ? roomToken(s.recvRoomId, s.initUserId) : '',
+    relay_token: token,
+    relay_tokens: token === '' ? [] : [{ room_id: s.recvRoomId, relay_token: token }],
   });
 });
 
@@ -426,13 +473,13 @@ app.get<IdParams>('/client/relay/:id/token', async (request, reply) => {
   if (!s) throw new Fail(404, 404, 'relay not found');
   const side = sideOf(s, user);
   if (s.status < 1 || s.status > 4) throw new Fail(409, 601, 'no token');
+  const other = side === 'init' ? s.recvRoomId : s.initRoomId;
+  const token = roomToken(other, side === 'init' ? s.initUserId : s.recvUserId);
   return send(reply, {
     relay_id: s.relayId,
     relay_status: s.status,
-    relay_token:
-      side === 'init'
-        ? roomToken(s.recvRoomId, s.initUserId)
-        : roomToken(s.initRoomId, s.recvUserId),
+    relay_token: token,
+    relay_tokens: [{ room_id: other, relay_token: token }],
   });
 });
 
@@ -459,8 +506,13 @@ function anchorMove(action: 'started' | 'stop') {
       if (d === null) return s;
       const now = Date.now();
       const terminal = d.status === 5 || d.status === 6;
+      const rooms = JSON.parse(s.roomsJson) as Room[];
+      const own = rooms[sideOf(s, user) === 'init' ? 0 : 1];
+      if (action === 'started') own.state = 'joined';
+      else Object.assign(own, { state: 'left', reason: 'stopped' });
       const next: Session = {
         ...s,
+        roomsJson: JSON.stringify(rooms),
         status: d.status,
         stopReason: d.reason,
         stopAt: terminal ? now : s.stopAt,
@@ -470,11 +522,13 @@ function anchorMove(action: 'started' | 'stop') {
       };
       await updateSession(c, next);
       if (terminal) {
-        await run(
-          c,
-          "UPDATE live_room SET pk_id = '', updated_at = ? WHERE live_id IN (?, ?) AND pk_id = ?",
-          [now, s.initRoomId, s.recvRoomId, s.relayId],
-        );
+        for (const liveId of [s.initRoomId, s.recvRoomId].sort()) {
+          await run(
+            c,
+            "UPDATE live_room SET pk_id = '', updated_at = ? WHERE live_id = ? AND pk_id = ?",
+            [now, liveId, s.relayId],
+          );
+        }
       }
       await appendEvent(c, 'relay.status_changed', next, {
         from: s.status,

@@ -153,8 +153,20 @@ async function seed(): Promise<void> {
       const values: unknown[][] = [];
       for (let n = from; n < from + batch; n++) {
         const t = now - (SEEDED - n) * 1000;
+        const rooms = [
+          [`seed_room_a_${n}`, `seed_a_${n % 1000}`, 'init'],
+          [`seed_room_b_${n}`, `seed_b_${n % 1000}`, 'recv'],
+        ].map(([roomId, userId, role]) => ({
+          roomId,
+          userId,
+          role,
+          state: 'joined',
+          reason: '',
+          agreedAt: t,
+        }));
         values.push([
           `relay_bench_${n}`,
+          JSON.stringify(rooms),
           'default',
           `seed_a_${n % 1000}`,
           `seed_room_a_${n}`,
@@ -173,7 +185,7 @@ async function seed(): Promise<void> {
         ]);
       }
       await c.query(
-        'INSERT INTO relay_session (relay_id, app_id, init_user_id, init_room_id, recv_user_id, ' +
+        'INSERT INTO relay_session (relay_id, rooms_json, app_id, init_user_id, init_room_id, recv_user_id, ' +
           'recv_room_id, status, stop_reason, duration_s, extends_json, version, start_at, stop_at, ' +
           'deadline_at, created_at, updated_at) VALUES ?',
         [values],
