@@ -3,6 +3,7 @@ import { IncomingMessage, STATUS_CODES } from 'node:http';
 import { Duplex } from 'node:stream';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
+import { Counter, Histogram } from 'prom-client';
 import { Metrics } from '../observability/metrics.service';
 import { requestContext } from '../observability/request-context';
 import { badRequest } from './domain.error';
@@ -167,12 +168,27 @@ export function setUpHttp(fastify: FastifyInstance, logger: Logger, metrics: Met
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
   fastify.decorate('allowedMethods', (url: string) => routes.methodsOf(url));
 
+  // The series of each (method, route, status), looked up once: prom-client otherwise hashes
+  // the label object on every request. Routes are templates, so the map stays small.
+  const series = new Map<
+    string,
+    { requests: ReturnType<Counter['labels']>; duration: ReturnType<Histogram['labels']> }
+  >();
   fastify.addHook('onResponse', (request, reply, done) => {
     // The route template, not the URL: bounded label values, and no ?access_token= in logs.
     const route = request.routeOptions.url ?? 'unmatched';
-    const labels = { method: request.method, route, status_code: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    const key = `${request.method} ${route} ${reply.statusCode}`;
+    let one = series.get(key);
+    if (one === undefined) {
+      const labels = [request.method, route, String(reply.statusCode)];
+      one = {
+        requests: metrics.httpRequests.labels(...labels),
+        duration: metrics.httpDuration.labels(...labels),
+      };
+      series.set(key, one);
+    }
+    one.requests.inc();
+    one.duration.observe(reply.elapsedTime / 1000);
     if (route !== '/healthz' && route !== '/readyz' && route !== '/metrics') {
       logger.info(
         {

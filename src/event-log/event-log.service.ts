@@ -71,6 +71,9 @@ const COLUMNS =
 
 export type AppendHook = (sql: Sql, event: LoggedEvent) => Promise<void>;
 
+/** Hears a committed event; `data` is the event's data as written, not yet JSON. */
+export type CommittedListener = (event: LoggedEvent, data: unknown) => void;
+
 export interface ReplayFilter {
   appId: string;
   afterId: number;
@@ -90,7 +93,7 @@ export interface ReplayFilter {
 @Injectable()
 export class EventLog {
   private readonly appendHooks: AppendHook[] = [];
-  private readonly committedListeners: ((event: LoggedEvent) => void)[] = [];
+  private readonly committedListeners: CommittedListener[] = [];
 
   constructor(private readonly db: Database) {}
 
@@ -98,7 +101,7 @@ export class EventLog {
     this.appendHooks.push(hook);
   }
 
-  onCommitted(listener: (event: LoggedEvent) => void): void {
+  onCommitted(listener: CommittedListener): void {
     this.committedListeners.push(listener);
   }
 
@@ -111,7 +114,7 @@ export class EventLog {
     );
     const logged: LoggedEvent = { ...e, id, data };
     for (const hook of this.appendHooks) await hook(sql, logged);
-    sql.afterCommit(() => this.committedListeners.forEach((listener) => listener(logged)));
+    sql.afterCommit(() => this.committedListeners.forEach((listener) => listener(logged, e.data)));
     return logged;
   }
 

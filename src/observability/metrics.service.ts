@@ -66,9 +66,9 @@ export class Metrics {
         for (const row of rows) this.set({ status: String(row.status) }, Number(row.n));
       },
     });
-    events.onCommitted((event) => {
+    events.onCommitted((event, written) => {
       if (event.type !== 'relay.status_changed') return;
-      const data = JSON.parse(event.data) as { from: number | null; to: number; reason: string };
+      const data = written as { from: number | null; to: number; reason: string };
       this.relayTransitions.inc({
         from: String(data.from ?? 'none'),
         to: String(data.to),

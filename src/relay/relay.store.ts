@@ -6,15 +6,18 @@ import { RelaySession } from './relay.entity';
 /** A session as the service works with it: its rooms read, not JSON. */
 export type Relay = Omit<RelaySession, 'roomsJson'> & { rooms: RoomSnapshot[] };
 
-const toRelay = ({ roomsJson, ...row }: RelaySession): Relay => ({
-  ...row,
-  rooms: JSON.parse(roomsJson) as RoomSnapshot[],
-});
+/** The row as read: `rooms` still JSON text, parsed in place (no copy of the row). */
+type RelayRow = Omit<Relay, 'rooms'> & { rooms: string | RoomSnapshot[] };
 
-const FIELDS: [column: string, field: keyof RelaySession][] = [
+const toRelay = (row: RelayRow): Relay => {
+  row.rooms = JSON.parse(row.rooms as string) as RoomSnapshot[];
+  return row as Relay;
+};
+
+const FIELDS: [column: string, field: keyof RelayRow][] = [
   ['id', 'id'],
   ['relay_id', 'relayId'],
-  ['rooms_json', 'roomsJson'],
+  ['rooms_json', 'rooms'],
   ['app_id', 'appId'],
   ['init_user_id', 'initUserId'],
   ['init_room_id', 'initRoomId'],
@@ -56,7 +59,7 @@ export class RelayStore {
     appId: string | null,
     lock = false,
   ): Promise<Relay | null> {
-    const rows = await sql.rows<RelaySession>(
+    const rows = await sql.rows<RelayRow>(
       `SELECT ${COLUMNS} FROM relay_session WHERE relay_id = ?${appId === null ? '' : ' AND app_id = ?'}` +
         (lock ? this.db.forUpdate : ''),
       appId === null ? [relayId] : [relayId, appId],
@@ -172,7 +175,7 @@ export class RelayStore {
       params.push(f.beforeId);
     }
     params.push(f.limit);
-    const rows = await sql.rows<RelaySession>(
+    const rows = await sql.rows<RelayRow>(
       `SELECT ${columns('s.')} FROM relay_member m ` +
         `JOIN relay_session s ON s.id = m.session_id WHERE ${where.join(' AND ')} ` +
         'ORDER BY m.session_id DESC LIMIT ?',

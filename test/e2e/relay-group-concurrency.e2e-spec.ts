@@ -91,20 +91,24 @@ async function pkId(t: TestApp, a: Anchor): Promise<string> {
 }
 
 /**
- * The failed queries of every node while watched, as TypeORM logs them (each one, also when the
- * service then retries it). A deadlock retried inside the service reaches no client, but shows
- * here: overlapping starts lock their rooms in one order and must never deadlock at all.
+ * The failed statements of every node while watched: the transactions a node retried (its log
+ * names the error of each) and the failed queries TypeORM logs (SQLite). A deadlock retried
+ * inside the service reaches no client, but shows here: overlapping starts lock their rooms in
+ * one order and must never deadlock at all.
  */
-function watchQueryFailures(): () => { deadlocks: string[]; lockWaits: number; busy: number } {
+function watchQueryFailures(
+  nodes: TestApp[],
+): () => { deadlocks: string[]; lockWaits: number; busy: number } {
   const spy = jest.spyOn(console, 'log');
+  const from = nodes.map((n) => n.logs.length);
   return () => {
-    const lines = spy.mock.calls.map((args) => args.map(String).join(' '));
+    const lines = [
+      ...spy.mock.calls.map((args) => args.map(String).join(' ')),
+      ...nodes.flatMap((n, i) => n.logs.slice(from[i])),
+    ];
     spy.mockRestore();
     return {
-      // Each with the query that failed, logged just before it.
-      deadlocks: lines.flatMap((line, i) =>
-        /Deadlock found/.test(line) ? [`${line} <- ${(lines[i - 1] ?? '').slice(0, 160)}`] : [],
-      ),
+      deadlocks: lines.filter((line) => /Deadlock found/.test(line)).map((l) => l.slice(0, 300)),
       lockWaits: lines.filter((line) => /Lock wait timeout/.test(line)).length,
       busy: lines.filter((line) => /SQLITE_BUSY|database is locked/.test(line)).length,
     };
@@ -375,7 +379,7 @@ describe('group relays on three nodes sharing one database', () => {
       const inPool = `init_room_id IN (${poolIds.map(() => '?').join(', ')})`;
       const rounds: Record<string, unknown>[] = [];
       let createdBefore = 0;
-      const stopWatching = watchQueryFailures();
+      const stopWatching = watchQueryFailures(nodes);
 
       for (let round = 0; round < ROUNDS; round++) {
         // Random orders, so two starts often want the same rooms the other way round.
@@ -497,7 +501,7 @@ describe('group relays on three nodes sharing one database', () => {
       const relays = await Promise.all(
         Array.from({ length: RELAYS }, (_, i) => groupRelay(node(i), 3)),
       );
-      const stopWatching = watchQueryFailures();
+      const stopWatching = watchQueryFailures(nodes);
       const began = Date.now();
       const answers = await Promise.all(
         relays.map((r, i) =>
@@ -620,7 +624,7 @@ describe('group relays on three nodes sharing one database', () => {
       let requests = 0;
       let answers601 = 0;
       const roundMs: number[] = [];
-      const stopWatching = watchQueryFailures();
+      const stopWatching = watchQueryFailures(nodes);
       for (let round = 0; round < ROUNDS; round++) {
         const plans = SCENARIOS.flatMap((scenario) => Array(COPIES).fill(scenario)) as [
           Who,
@@ -743,7 +747,7 @@ describe('group relays on three nodes sharing one database', () => {
 
     it('each invited room times out exactly once, whichever node fires, and nothing else moves', async () => {
       const RELAYS = 30;
-      const stopWatching = watchQueryFailures();
+      const stopWatching = watchQueryFailures(nodes);
       const made: { r: GroupFixture; steps: Step[]; answers: (HttpAnswer | undefined)[] }[] =
         await Promise.all(
           Array.from({ length: RELAYS }, async (_, i) => {
