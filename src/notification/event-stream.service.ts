@@ -50,9 +50,9 @@ export class EventStreamService {
     }
     raw.write('retry: 2000\n\n');
 
-    let held: { id: number; frame: string }[] | null = lastEventId === null ? null : [];
+    let held: { id: number; frame: Buffer }[] | null = lastEventId === null ? null : [];
     let replayed = new Set<number>();
-    const write = (frame: string) => {
+    const write = (frame: string | Buffer) => {
       if (raw.writableEnded) return;
       if (raw.writableLength > MAX_UNSENT_BYTES) {
         raw.end(': too far behind; reconnect with Last-Event-ID\n\n');
