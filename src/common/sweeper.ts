@@ -16,12 +16,18 @@ export class Sweeper {
   private busy = false;
   private woken = false;
   private stopped = false;
+  private restUntil = 0;
   private readonly logger: Logger;
 
+  /**
+   * `rest`, when given, answers how long to wait after a sweep before a wake may start the
+   * next one (a backlog or the interval still decide otherwise).
+   */
   constructor(
     name: string,
     private readonly intervalMs: number,
     private readonly sweep: (limit: number) => Promise<number>,
+    private readonly rest: () => number = () => 0,
   ) {
     this.logger = new Logger(name);
   }
@@ -45,7 +51,7 @@ export class Sweeper {
       return;
     }
     clearTimeout(this.timer);
-    this.schedule(0);
+    this.schedule(Math.max(0, this.restUntil - Date.now()));
   }
 
   private schedule(delayMs: number): void {
@@ -70,7 +76,9 @@ export class Sweeper {
       this.logger.error(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
     }
     this.busy = false;
-    this.schedule(found >= Sweeper.BATCH || this.woken ? 0 : this.intervalMs);
+    this.restUntil = Date.now() + this.rest();
+    if (found >= Sweeper.BATCH) this.schedule(0);
+    else this.schedule(this.woken ? this.rest() : this.intervalMs);
   }
 }
 

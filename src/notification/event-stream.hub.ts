@@ -18,19 +18,38 @@ export interface StreamFilter {
   roomId?: string;
 }
 
+/**
+ * The matching events of one read of the log, in log order: each event's SSE frame, and all of
+ * them joined. The Buffers are shared by every stream with the same filter: encoding once, and
+ * one write per stream however many events a read brought, is what keeps a fan-out to
+ * thousands cheap; under load, reads bring more events each and the writes stay as few.
+ */
+export interface FrameBatch {
+  ids: number[];
+  frames: Buffer[];
+  joined: Buffer;
+}
+
 export interface Subscriber extends StreamFilter {
-  /**
-   * Receives each matching event's SSE frame, in log order. One Buffer is shared by every
-   * stream of the event: encoding the text once, not once per stream, is most of what a
-   * fan-out to thousands costs beyond the writes themselves.
-   */
-  send(eventId: number, frame: Buffer): void;
+  /** Receives the frames of its matching events, batch after batch, in log order. */
+  send(batch: FrameBatch): void;
+  /** A comment line that keeps proxies from closing an idle stream. */
+  comment(line: Buffer): void;
   /** Ends the stream with a last comment line. */
   close(comment: string): void;
 }
 
 /** How often each node reads the log for events made on other nodes. */
 const FOLLOW_INTERVAL_MS = 200;
+/**
+ * After writing to its streams the feed rests as long as the writing took, at most this long,
+ * before a commit may wake it again: a fan-out to thousands then takes at most half of the
+ * event loop, requests keep the other half, and events made meanwhile go out together, one
+ * write per stream. Small fan-outs take a fraction of a millisecond and rest as little.
+ */
+const MAX_REST_MS = 40;
+/** Streams written to between two turns of the event loop. */
+const YIELD_EVERY = 256;
 /**
  * An id missing this long is taken as a rolled-back transaction's, and passed. The event insert
  * is the last statement before COMMIT, so a committing id shows up within milliseconds; the wait
@@ -45,16 +64,18 @@ export function sseFrame(e: LoggedEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${publicEventJson(e)}\n\n`;
 }
 
-/** Which participant list of an event a stream looks in, and for what. */
+/** Which participant list of an event a stream looks in, and for what; `key` names both. */
 interface Match {
   list: 'roomIds' | 'userIds';
   needle: string;
+  key: string;
 }
 
-const matchOf = (s: StreamFilter): Match =>
-  s.roomId !== undefined
-    ? { list: 'roomIds', needle: `,${s.roomId},` }
-    : { list: 'userIds', needle: `,${s.userId},` };
+function matchOf(s: StreamFilter): Match {
+  const list = s.roomId !== undefined ? 'roomIds' : 'userIds';
+  const needle = `,${s.roomId ?? s.userId},`;
+  return { list, needle, key: `${list}${needle}` };
+}
 
 /**
  * One feed per node for every open stream. It follows the event log in id order (woken at once
@@ -71,6 +92,7 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly gaps = new Map<number, number>();
   private readonly late = new Map<number, number>();
   private keepAlive?: NodeJS.Timeout;
+  private lastPublishMs = 0;
 
   constructor(
     private readonly events: EventLog,
@@ -82,6 +104,7 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
       EventStreamHub.name,
       Math.min(FOLLOW_INTERVAL_MS, config.timerIntervalMs),
       (limit) => this.follow(limit),
+      () => Math.min(MAX_REST_MS, this.lastPublishMs),
     );
     events.onCommitted(() => this.sweeper.wake());
   }
@@ -127,6 +150,7 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async follow(limit: number): Promise<number> {
+    this.lastPublishMs = 0;
     if (this.late.size > 0) await this.sendLate();
     const rows = await this.events.after(this.cursor, limit);
     const now = this.clock.now();
@@ -140,13 +164,15 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
       }
       expected = id + 1;
     }
+    const passed: LoggedEvent[] = [];
     for (const e of rows) {
       const id = Number(e.id);
       if (id > this.cursor + 1 && !this.passGap(this.cursor + 1, id, now)) break;
       this.gaps.delete(id);
-      this.publish({ ...e, id });
+      passed.push({ ...e, id });
       this.cursor = id;
     }
+    await this.publish(passed);
     return rows.length;
   }
 
@@ -168,29 +194,61 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
   private async sendLate(): Promise<void> {
     const now = this.clock.now();
     for (const [id, since] of this.late) if (now - since > LATE_WATCH_MS) this.late.delete(id);
+    const found: LoggedEvent[] = [];
     for (const e of await this.events.byIds([...this.late.keys()])) {
       const id = Number(e.id);
       this.late.delete(id);
       this.logger.warn(`event ${id} committed after the stream passed it; sent late`);
-      this.publish({ ...e, id });
+      found.push({ ...e, id });
     }
+    await this.publish(found);
   }
 
-  private publish(e: LoggedEvent): void {
-    const subscribers = this.byApp.get(e.appId);
-    if (!subscribers) return;
-    let frame: Buffer | undefined;
-    for (const [s, m] of subscribers) {
-      if (!e[m.list].includes(m.needle)) continue;
-      frame ??= Buffer.from(sseFrame(e));
-      s.send(e.id, frame);
+  /** Sends `events` (in log order) to the streams they match: one batch per filter. */
+  private async publish(events: LoggedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const began = performance.now();
+    let written = 0;
+    const frames = new Map<number, Buffer>();
+    const frameOf = (e: LoggedEvent) => {
+      let frame = frames.get(e.id);
+      if (frame === undefined) frames.set(e.id, (frame = Buffer.from(sseFrame(e))));
+      return frame;
+    };
+    for (const appId of new Set(events.map((e) => e.appId))) {
+      const subscribers = this.byApp.get(appId);
+      if (!subscribers) continue;
+      const ofApp = events.filter((e) => e.appId === appId);
+      const batches = new Map<string, FrameBatch | null>();
+      for (const [s, m] of subscribers) {
+        let batch = batches.get(m.key);
+        if (batch === undefined) {
+          const matching = ofApp.filter((e) => e[m.list].includes(m.needle));
+          const own = matching.map(frameOf);
+          batch =
+            matching.length === 0
+              ? null
+              : {
+                  ids: matching.map((e) => e.id),
+                  frames: own,
+                  joined: own.length === 1 ? own[0] : Buffer.concat(own),
+                };
+          batches.set(m.key, batch);
+        }
+        if (batch === null) continue;
+        s.send(batch);
+        // Thousands of writes in one go would hold up every request, and the database replies
+        // of transactions that hold a relay's row lock; the feed lets them in between slices.
+        if (++written % YIELD_EVERY === 0) await new Promise(setImmediate);
+      }
     }
+    this.lastPublishMs = performance.now() - began;
   }
 
   private broadcastComment(text: string): void {
     const line = Buffer.from(`: ${text}\n\n`);
     for (const subscribers of this.byApp.values()) {
-      for (const s of subscribers.keys()) s.send(0, line);
+      for (const s of subscribers.keys()) s.comment(line);
     }
   }
 }

@@ -60,15 +60,25 @@ export class EventStreamService {
       }
       raw.write(frame);
     };
+    const sendOne = (id: number, frame: Buffer) => {
+      // The client has it already: it saw it on a node whose feed was ahead of this one.
+      if (lastEventId !== null && id <= lastEventId) return;
+      if (held) held.push({ id, frame });
+      else if (!replayed.has(id)) write(frame);
+    };
     const subscriber: Subscriber = {
       ...filter,
-      send: (id, frame) => {
-        if (id === 0) write(frame);
-        // The client has it already: it saw it on a node whose feed was ahead of this one.
-        else if (lastEventId !== null && id <= lastEventId) return;
-        else if (held) held.push({ id, frame });
-        else if (!replayed.has(id)) write(frame);
+      send: (batch) => {
+        // A stream past its replay takes the batch in one write; one still resuming, or that
+        // may have some of these events already, takes them one by one.
+        const settled =
+          held === null &&
+          (lastEventId === null || batch.ids[0] > lastEventId) &&
+          (replayed.size === 0 || !batch.ids.some((id) => replayed.has(id)));
+        if (settled) write(batch.joined);
+        else batch.ids.forEach((id, i) => sendOne(id, batch.frames[i]));
       },
+      comment: write,
       close: (comment) => raw.end(`: ${comment}\n\n`),
     };
     const unsubscribe = this.hub.subscribe(subscriber);
