@@ -1,15 +1,16 @@
 /**
  * The ceiling: a bare Fastify + mysql2 server doing the essential work of each benchmarked
- * endpoint (verify the HS256 token, the same SQL in the same transactions, the same JSON
- * envelope) and nothing else. Run as its own process by bench/run.ts:
+ * endpoint (verify the HS256 token or the server API's Qiniu MAC, the same SQL in the same
+ * transactions, the same session view and JSON envelope) and nothing else. Run as its own
+ * process by bench/run.ts, transpiled to dist/bench/ceiling.js; by hand:
  *   PORT=... DATABASE_URL=mysql://... node -r ts-node/register/transpile-only bench/ceiling.ts
  */
-import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
+import { createHmac, createSecretKey, randomUUID, timingSafeEqual } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import Fastify, { FastifyReply, FastifyRequest } from 'fastify';
 import { verify } from 'jsonwebtoken';
 import { createPool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { BENCH_KEYS } from './common';
+import { BENCH_KEYS, qiniuSign } from './common';
 
 const USAGE = `Usage: PORT=8090 DATABASE_URL=mysql://root@127.0.0.1:3306/relay_bench \\
   node -r ts-node/register/transpile-only bench/ceiling.ts
@@ -80,7 +81,7 @@ const COLUMNS =
   'id, relay_id AS relayId, app_id AS appId, init_user_id AS initUserId, ' +
   'init_room_id AS initRoomId, recv_user_id AS recvUserId, recv_room_id AS recvRoomId, status, ' +
   'stop_reason AS stopReason, duration_s AS durationS, extends_json AS extendsJson, ' +
-  'rooms_json AS roomsJson, version, ' +
+  'rooms_json AS roomsJson, scores_json AS scoresJson, version, ' +
   'start_at AS startAt, stop_at AS stopAt, deadline_at AS deadlineAt, ' +
   'created_at AS createdAt, updated_at AS updatedAt';
 
@@ -103,6 +104,7 @@ interface Session {
   durationS: number | null;
   extendsJson: string;
   roomsJson: string;
+  scoresJson: string;
   version: number;
   startAt: number | null;
   stopAt: number | null;
@@ -120,7 +122,16 @@ interface Room {
   agreedAt: number | null;
 }
 
+/** "" until the relay ends; then the room with the strictly highest score, "" on a tie. */
+function winnerOf(status: number, scores: Record<string, number>): string {
+  if (status !== 5 && status !== 6) return '';
+  const ranked = Object.entries(scores).sort(([, a], [, b]) => b - a);
+  if (ranked.length === 0 || (ranked.length > 1 && ranked[1][1] === ranked[0][1])) return '';
+  return ranked[0][0];
+}
+
 function view(s: Session) {
+  const scores = JSON.parse(s.scoresJson) as Record<string, number>;
   return {
     sid: s.relayId,
     relay_id: s.relayId,
@@ -144,6 +155,8 @@ function view(s: Session) {
     updated_at: time(s.updatedAt),
     duration_s: s.durationS,
     extends: JSON.parse(s.extendsJson) as Record<string, string>,
+    scores,
+    winner_room_id: winnerOf(s.status, scores),
   };
 }
 
@@ -219,13 +232,14 @@ async function updateSession(c: PoolConnection, next: Session): Promise<void> {
   const r = await run(
     c,
     'UPDATE relay_session SET rooms_json = ?, status = ?, stop_reason = ?, extends_json = ?, ' +
-      'version = ?, start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? ' +
+      'scores_json = ?, version = ?, start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? ' +
       'WHERE id = ? AND version = ?',
     [
       next.roomsJson,
       next.status,
       next.stopReason,
       next.extendsJson,
+      next.scoresJson,
       next.version,
       next.startAt,
       next.stopAt,
@@ -238,11 +252,18 @@ async function updateSession(c: PoolConnection, next: Session): Promise<void> {
   if (r.affectedRows !== 1) throw new Fail(409, 601, 'concurrent update');
 }
 
-async function lockedSession(c: PoolConnection, relayId: string, user: User): Promise<Session> {
+/** The relay locked; `user` null for the server API, which reaches every app's relays. */
+async function lockedSession(
+  c: PoolConnection,
+  relayId: string,
+  user: User | null,
+): Promise<Session> {
   const [s] = await rows<Session>(
     c,
-    `SELECT ${COLUMNS} FROM relay_session WHERE relay_id = ? AND app_id = ? FOR UPDATE`,
-    [relayId, user.appId],
+    `SELECT ${COLUMNS} FROM relay_session WHERE relay_id = ?` +
+      (user === null ? '' : ' AND app_id = ?') +
+      ' FOR UPDATE',
+    user === null ? [relayId] : [relayId, user.appId],
   );
   if (!s) throw new Fail(404, 404, 'relay not found');
   return normalize(s);
@@ -255,6 +276,36 @@ function sideOf(s: Session, user: User): 'init' | 'recv' {
 }
 
 const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+
+// The server API's signature covers the body as sent, so JSON bodies keep their text.
+const rawBodies = new WeakMap<object, string>();
+app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  const text = body as string;
+  rawBodies.set(request.raw, text);
+  try {
+    done(null, text.length === 0 ? undefined : JSON.parse(text));
+  } catch {
+    done(new Fail(400, 400, 'bad JSON'), undefined);
+  }
+});
+
+/** The Qiniu MAC check of the server API, for the one signing string the bench uses. */
+function serverAuth(request: FastifyRequest): void {
+  const match = /^Qiniu ([^:\s]+):([A-Za-z0-9_=-]+)$/.exec(request.headers.authorization ?? '');
+  if (!match || match[1] !== BENCH_KEYS.serverAccessKey) throw new Fail(401, 401, 'bad MAC');
+  const expected = Buffer.from(
+    qiniuSign(
+      request.method,
+      request.raw.url ?? request.url,
+      request.headers.host ?? '',
+      rawBodies.get(request.raw) ?? '',
+    ),
+  );
+  const given = Buffer.from(match[2]);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    throw new Fail(401, 401, 'bad MAC');
+  }
+}
 
 function send(reply: FastifyReply, data: unknown): FastifyReply {
   const requestId = randomUUID();
@@ -386,6 +437,7 @@ app.post<{ Body: StartBody }>('/client/relay/start', async (request, reply) => {
       stopReason: '',
       durationS: null,
       extendsJson: '{}',
+      scoresJson: JSON.stringify({ [init.liveId]: 0, [recv.liveId]: 0 }),
       roomsJson: JSON.stringify(
         [init, recv].map((r, i): Room => ({
           roomId: r.liveId,
@@ -414,9 +466,9 @@ app.post<{ Body: StartBody }>('/client/relay/start', async (request, reply) => {
     const inserted = await run(
       c,
       'INSERT INTO relay_session (relay_id, rooms_json, app_id, init_user_id, init_room_id, ' +
-        'recv_user_id, recv_room_id, status, stop_reason, duration_s, extends_json, version, ' +
-        'start_at, stop_at, deadline_at, created_at, updated_at) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'recv_user_id, recv_room_id, status, stop_reason, duration_s, extends_json, scores_json, ' +
+        'version, start_at, stop_at, deadline_at, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
         s.relayId,
         s.roomsJson,
@@ -429,6 +481,7 @@ app.post<{ Body: StartBody }>('/client/relay/start', async (request, reply) => {
         s.stopReason,
         s.durationS,
         s.extendsJson,
+        s.scoresJson,
         s.version,
         s.startAt,
         s.stopAt,
@@ -581,6 +634,53 @@ app.post<IdParams & { Body: { extends?: Record<string, string | null> } }>(
     return send(reply, { relay_id: request.params.id, extends: merged });
   },
 );
+
+interface ScoreBody {
+  room_id?: unknown;
+  delta?: unknown;
+  score_id?: unknown;
+}
+
+/** A delta with a score_id, the one form the bench sends; the service's other checks are cheap. */
+app.post<IdParams & { Body: ScoreBody }>('/server/relay/:id/score', async (request, reply) => {
+  serverAuth(request);
+  const { room_id: roomId, delta, score_id: scoreId } = request.body ?? {};
+  if (typeof roomId !== 'string' || typeof scoreId !== 'string' || !Number.isInteger(delta)) {
+    throw new Fail(400, 400, 'bad body');
+  }
+  const answer = await transaction(async (c) => {
+    const s = await lockedSession(c, request.params.id, null);
+    const scores = JSON.parse(s.scoresJson) as Record<string, number>;
+    const rooms = JSON.parse(s.roomsJson) as Room[];
+    if (!Object.hasOwn(scores, roomId)) throw new Fail(404, 404, 'room not in relay');
+    const now = Date.now();
+    const claimed = await run(
+      c,
+      'INSERT IGNORE INTO relay_score_id (relay_id, score_id, created_at) VALUES (?, ?, ?)',
+      [s.relayId, scoreId, now],
+    );
+    if (claimed.affectedRows !== 1) return { relay_id: s.relayId, scores, duplicate: true };
+    if (s.status < 1 || s.status > 4) throw new Fail(409, 601, 'not scoring');
+    const room = rooms.find((r) => r.roomId === roomId);
+    if (room?.state === 'left' || room?.state === 'rejected') throw new Fail(409, 601, 'out');
+    const nextScores = { ...scores, [roomId]: scores[roomId] + (delta as number) };
+    const next: Session = {
+      ...s,
+      scoresJson: JSON.stringify(nextScores),
+      version: s.version + 1,
+      updatedAt: now,
+    };
+    await updateSession(c, next);
+    await appendEvent(c, 'relay.score_changed', next, {
+      room_id: roomId,
+      delta,
+      score_id: scoreId,
+      scores: nextScores,
+    });
+    return { relay_id: s.relayId, scores: nextScores, duplicate: false };
+  });
+  return send(reply, answer);
+});
 
 app
   .listen({ port: Number(process.env.PORT ?? 8090), host: '127.0.0.1' })
