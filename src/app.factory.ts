@@ -1,6 +1,5 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet from '@fastify/helmet';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
@@ -55,11 +54,6 @@ export async function createApp(
     logger: new PinoNestLogger(logger),
   });
   setUpHttp(app.getHttpAdapter().getInstance(), logger, app.get(Metrics));
-  // Security headers for an API; Swagger UI's inline scripts rule out a content security policy.
-  await app.register(helmet, {
-    contentSecurityPolicy: false,
-    crossOriginResourcePolicy: { policy: 'cross-origin' },
-  });
   if (config.corsOrigins === '*' || config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins === '*' ? true : config.corsOrigins,
