@@ -18,7 +18,7 @@ import { PageQuery } from '../common/page';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { formatLocalTime } from '../common/time.format';
 import { Optional } from '../common/validation';
-import { ROOM_STATES } from './relay.machine';
+import { ROOM_REASONS, ROOM_STATES, STOP_REASONS } from './relay.machine';
 import { MAX_DELTA, MAX_SCORE, SCORE_LIMIT, Scores, winnerOf } from './relay.score';
 import { Relay } from './relay.store';
 
@@ -240,18 +240,6 @@ const STATUS_DOC = {
   description:
     '0 waiting, 1 agreed, 2 initiator joined, 3 receiver joined, 4 both, 5 rejected, 6 ended',
 } as const;
-/** `stop_reason` values (docs/api.md, "Relays"). */
-export const STOP_REASONS = [
-  'stopped',
-  'cancelled',
-  'rejected',
-  'invite_timeout',
-  'join_timeout',
-  'duration_elapsed',
-  'room_stopped',
-  'room_offline',
-  'admin',
-];
 const SCORES_DOC = {
   type: 'object',
   additionalProperties: { type: 'integer', minimum: -SCORE_LIMIT, maximum: SCORE_LIMIT },
@@ -270,16 +258,6 @@ const CURSOR_DOC = {
   pattern: '^[1-9]\\d{0,15}$',
   description: 'pass as ?cursor= for the next page; null on the last page',
 } as const;
-
-/** Room states and reasons (docs/concepts.md, "Group relays"). */
-export const ROOM_REASONS = [
-  'rejected',
-  'stopped',
-  'invite_timeout',
-  'join_timeout',
-  'room_stopped',
-  'room_offline',
-];
 
 export class RelayRoomView {
   @ApiProperty({ ...ID_DOC, example: 'room_b' }) room_id!: string;

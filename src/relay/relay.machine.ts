@@ -15,29 +15,33 @@ export enum RelayStatus {
   Ended = 6,
 }
 
-export type StopReason =
-  | 'stopped'
-  | 'cancelled'
-  | 'rejected'
-  | 'invite_timeout'
-  | 'join_timeout'
-  | 'duration_elapsed'
-  | 'room_stopped'
-  | 'room_offline'
-  | 'admin';
-
-export type RoomState = 'invited' | 'agreed' | 'joined' | 'rejected' | 'left';
-export const ROOM_STATES: readonly RoomState[] = [
-  'invited',
-  'agreed',
-  'joined',
+/** Every `stop_reason` (the types below are read off these lists, so the two cannot differ). */
+export const STOP_REASONS = [
+  'stopped',
+  'cancelled',
   'rejected',
-  'left',
-];
+  'invite_timeout',
+  'join_timeout',
+  'duration_elapsed',
+  'room_stopped',
+  'room_offline',
+  'admin',
+] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+export const ROOM_STATES = ['invited', 'agreed', 'joined', 'rejected', 'left'] as const;
+export type RoomState = (typeof ROOM_STATES)[number];
 
 /** Why a room became rejected or left. */
-export type RoomReason =
-  'rejected' | 'stopped' | 'invite_timeout' | 'join_timeout' | 'room_stopped' | 'room_offline';
+export const ROOM_REASONS = [
+  'rejected',
+  'stopped',
+  'invite_timeout',
+  'join_timeout',
+  'room_stopped',
+  'room_offline',
+] as const;
+export type RoomReason = (typeof ROOM_REASONS)[number];
 
 export interface RoomSnapshot {
   roomId: string;
@@ -98,6 +102,11 @@ const UNCHANGED = { kind: 'unchanged' } as const;
 
 export function isTerminal(status: RelayStatus): boolean {
   return status === RelayStatus.Rejected || status === RelayStatus.Ended;
+}
+
+/** Agreed, joining or both joined (1-4): rooms are connected, tokens are given, scores move. */
+export function isConnected(status: RelayStatus): boolean {
+  return status >= RelayStatus.Agreed && status <= RelayStatus.BothJoined;
 }
 
 /** A room takes part while invited, agreed or joined; rejected and left rooms are released. */

@@ -3,7 +3,7 @@
  * which changes are valid, which statuses and rooms accept them, and who has won. The service
  * locks the relay, asks `applyScore`, and persists what it says.
  */
-import { isTerminal, RelayStatus } from './relay.machine';
+import { isConnected, isTerminal, RelayStatus } from './relay.machine';
 
 /** Every room of the relay and its score. */
 export type Scores = Record<string, number>;
@@ -26,14 +26,6 @@ const refuse = (code: 400 | 404 | 601, message: string): ScoreRefusal => ({
   code,
   message,
 });
-
-/** Scores only move while the rooms are connected: agreed, joining or both joined. */
-const SCORING = new Set([
-  RelayStatus.Agreed,
-  RelayStatus.InitJoined,
-  RelayStatus.RecvJoined,
-  RelayStatus.BothJoined,
-]);
 
 export function initialScores(roomIds: string[]): Scores {
   return Object.fromEntries(roomIds.map((id) => [id, 0]));
@@ -77,7 +69,7 @@ export function applyScore(
   out: readonly string[] = [],
 ): ScoreDecision {
   if (!Object.hasOwn(scores, roomId)) return refuse(404, `room ${roomId} is not in this relay`);
-  if (!SCORING.has(status)) return refuse(601, `cannot score a relay in status ${status}`);
+  if (!isConnected(status)) return refuse(601, `cannot score a relay in status ${status}`);
   if (out.includes(roomId)) return refuse(601, `room ${roomId} is no longer in this relay`);
   const old = scores[roomId];
   const next = change.kind === 'delta' ? old + change.value : change.value;

@@ -38,12 +38,12 @@ import { RelayEventListView, RelayEventsQuery } from './relay-events.dto';
 import { relayEvent } from './relay.events';
 import {
   Actor,
+  isConnected,
   isIn,
   isTerminal,
   nextDeadline,
   openRelay,
   RelayAction,
-  RelayStatus,
   RelayTimers,
   RoomSnapshot,
   transition,
@@ -51,13 +51,6 @@ import {
 import { applyScore, initialScores, parseChange, Scores } from './relay.score';
 import { Relay, RelayStore } from './relay.store';
 import { signRoomToken } from './relay-token';
-
-const JOINABLE = new Set([
-  RelayStatus.Agreed,
-  RelayStatus.InitJoined,
-  RelayStatus.RecvJoined,
-  RelayStatus.BothJoined,
-]);
 
 /** Glue: load, ask the machine, save the change and its event in one short transaction. */
 @Injectable()
@@ -144,7 +137,7 @@ export class RelayService {
   async token(user: ClientUser, relayId: string): Promise<RelayTokenView> {
     const s = await this.load(relayId, user.appId);
     const index = anchorOf(s, user);
-    if (!JOINABLE.has(s.status))
+    if (!isConnected(s.status))
       throw badStatus(`relay ${relayId} has no token in status ${s.status}`);
     if (!connected(s.rooms[index])) {
       throw badStatus(`your room is ${s.rooms[index].state} in relay ${relayId}: no token`);
@@ -410,7 +403,7 @@ export class RelayService {
     const own = s.rooms[index];
     const expireAt = Math.floor(this.clock.now() / 1000) + this.config.relay.tokenTtlS;
     const relay_tokens =
-      JOINABLE.has(s.status) && connected(own)
+      isConnected(s.status) && connected(own)
         ? s.rooms
             .filter((r, i) => i !== index && connected(r))
             .map((r) => ({

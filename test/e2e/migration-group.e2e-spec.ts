@@ -18,9 +18,9 @@ import { DataSource, MigrationInterface, Table } from 'typeorm';
 import { loadConfig } from '../../src/config/app.config';
 import { dataSourceOptions, MIGRATIONS } from '../../src/database/database.options';
 import { GroupRelays1764633600000 } from '../../src/database/migrations/1764633600000-group-relays';
-import { NO_TIMERS, tokenFor } from '../factories';
+import { NO_TIMERS, serverCall, tokenFor } from '../factories';
 import { expectOk } from '../utils/assertions';
-import { qiniuRtc, qiniuSignV2 } from '../utils/qiniu-sdk';
+import { qiniuRtc } from '../utils/qiniu-sdk';
 import { openStream, SseClient } from '../utils/sse-client';
 import { FreshDatabase, freshDatabase, startTestApp, TestApp } from '../utils/test-app';
 
@@ -716,18 +716,8 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
     ).pk_id;
   }
 
-  function server(method: 'GET' | 'POST', path: string, body?: unknown) {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const authorization = qiniuSignV2(
-      t.config.serverAccessKey,
-      t.config.serverSecretKey,
-      t.baseUrl + path,
-      method,
-      text === undefined ? undefined : 'application/json',
-      text,
-    );
-    return t.call(method, path, { body: text, headers: { authorization } });
-  }
+  const server = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+    serverCall(t, method, path, body);
 
   const post = (r: OldRelay, action: string, who: OldAnchor, body?: unknown) =>
     t.call('POST', `/client/relay/${r.session.relayId}/${action}`, {
@@ -973,18 +963,8 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
 
   it('GET /server/events lists the old dead letter with its event', async () => {
     const data = expectOk(
-      await t.call('GET', '/server/events?status=failed', {
-        headers: {
-          authorization: qiniuSignV2(
-            t.config.serverAccessKey,
-            t.config.serverSecretKey,
-            `${t.baseUrl}/server/events?status=failed`,
-            'GET',
-          ),
-        },
-        // Checked against the OpenAPI document by a test of its own, below.
-        unchecked: true,
-      }),
+      // Checked against the OpenAPI document by a test of its own, below.
+      await serverCall(t, 'GET', '/server/events?status=failed', undefined, { unchecked: true }),
     );
     expect(data).toEqual({
       list: [

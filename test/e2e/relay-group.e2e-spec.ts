@@ -14,36 +14,18 @@ import {
   NO_TIMERS,
   relay,
   relayEvents,
+  serverCall,
+  SESSION_FIELDS,
   tokenFor,
   uniqueUser,
 } from '../factories';
-import { qiniuRtc, qiniuSignV2 } from '../utils/qiniu-sdk';
+import { qiniuRtc } from '../utils/qiniu-sdk';
 import { SseClient } from '../utils/sse-client';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 /** Timers off, and rooms never go offline however long the spec runs. */
 const ENV = { ...NO_TIMERS, ROOM_HEARTBEAT_TIMEOUT_S: '0' };
 const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
-const SESSION_FIELDS = [
-  'sid',
-  'relay_id',
-  'app_id',
-  'init_user_id',
-  'init_room_id',
-  'recv_room_id',
-  'recv_user_id',
-  'status',
-  'stop_reason',
-  'start_at',
-  'stop_at',
-  'created_at',
-  'updated_at',
-  'duration_s',
-  'extends',
-  'scores',
-  'winner_room_id',
-  'rooms',
-].sort();
 const TOKEN_ANSWER_FIELDS = ['relay_id', 'relay_status', 'relay_token', 'relay_tokens'];
 /** The states in which a room is still in its relay. */
 const IN = ['invited', 'agreed', 'joined'];
@@ -250,30 +232,10 @@ describe('group relays', () => {
     return { init, recvs, relayId: data.relay_id, started: data };
   }
 
-  function adminStop(relayId: string) {
-    const path = `/server/relay/${relayId}/stop`;
-    const authorization = qiniuSignV2(
-      t.config.serverAccessKey,
-      t.config.serverSecretKey,
-      t.baseUrl + path,
-      'POST',
-    );
-    return t.call('POST', path, { headers: { authorization } });
-  }
+  const adminStop = (relayId: string) => serverCall(t, 'POST', `/server/relay/${relayId}/stop`);
 
-  function score(relayId: string, body: Record<string, unknown>) {
-    const path = `/server/relay/${relayId}/score`;
-    const text = JSON.stringify(body);
-    const authorization = qiniuSignV2(
-      t.config.serverAccessKey,
-      t.config.serverSecretKey,
-      t.baseUrl + path,
-      'POST',
-      'application/json',
-      text,
-    );
-    return t.call('POST', path, { body: text, headers: { authorization } });
-  }
+  const score = (relayId: string, body: Record<string, unknown>) =>
+    serverCall(t, 'POST', `/server/relay/${relayId}/score`, body);
 
   describe('POST /client/relay/start: the two forms', () => {
     /** The session of a two-room relay, whichever form started it. */

@@ -2,31 +2,20 @@
  * The relay session endpoints of docs/api.md, "Relays", one row of its table at a time:
  * read, token, accept, reject, started, stop, extends and the list.
  */
-import { anchor, Anchor, relay, RelayFixture, tokenFor, uniqueUser, NO_TIMERS } from '../factories';
+import {
+  anchor,
+  Anchor,
+  relay,
+  RelayFixture,
+  SESSION_FIELDS,
+  tokenFor,
+  uniqueUser,
+  NO_TIMERS,
+} from '../factories';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 const OTHER_APP = 'other_app';
 const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
-const SESSION_FIELDS = [
-  'sid',
-  'relay_id',
-  'app_id',
-  'init_user_id',
-  'init_room_id',
-  'recv_room_id',
-  'recv_user_id',
-  'rooms',
-  'status',
-  'stop_reason',
-  'start_at',
-  'stop_at',
-  'created_at',
-  'updated_at',
-  'duration_s',
-  'extends',
-  'scores',
-  'winner_room_id',
-].sort();
 
 interface Session {
   sid: string;

@@ -5,7 +5,7 @@
  * Writes the concurrency figures to test-output/ for the issue's closing note.
  */
 import { writeFigures } from '../utils/test-output';
-import { NO_TIMERS, relay, RelayFixture, relayEvents, tokenFor } from '../factories';
+import { NO_TIMERS, relay, RelayFixture, relayEvents, serverCall, tokenFor } from '../factories';
 import { qiniuSignV2 } from '../utils/qiniu-sdk';
 import { openStream } from '../utils/sse-client';
 import { startWebhookReceiver, verifySignature } from '../utils/webhook-receiver';
@@ -20,17 +20,7 @@ interface ScoreBody {
 
 /** POST /server/relay/{relay_id}/score on `node`, signed as the Qiniu SDKs sign a JSON body. */
 function score(node: TestApp, relayId: string, body: ScoreBody): Promise<HttpAnswer> {
-  const path = `/server/relay/${relayId}/score`;
-  const text = JSON.stringify(body);
-  const authorization = qiniuSignV2(
-    node.config.serverAccessKey,
-    node.config.serverSecretKey,
-    node.baseUrl + path,
-    'POST',
-    'application/json',
-    text,
-  );
-  return node.call('POST', path, { body: text, headers: { authorization } });
+  return serverCall(node, 'POST', `/server/relay/${relayId}/score`, body);
 }
 
 function expectOk(answer: HttpAnswer) {

@@ -1,5 +1,6 @@
 import { signClientToken } from '../../src/auth/client-token';
-import { TestApp } from '../utils/test-app';
+import { qiniuSignV2 } from '../utils/qiniu-sdk';
+import { CallOptions, HttpAnswer, TestApp } from '../utils/test-app';
 
 let sequence = 0;
 
@@ -80,6 +81,28 @@ export async function relay(
   return { init, recv, relayId: answer.body.data.relay_id, started: answer.body.data };
 }
 
+/** The fields of a session as the API answers it, sorted. */
+export const SESSION_FIELDS = [
+  'sid',
+  'relay_id',
+  'app_id',
+  'init_user_id',
+  'init_room_id',
+  'recv_room_id',
+  'recv_user_id',
+  'rooms',
+  'status',
+  'stop_reason',
+  'start_at',
+  'stop_at',
+  'created_at',
+  'updated_at',
+  'duration_s',
+  'extends',
+  'scores',
+  'winner_room_id',
+].sort();
+
 /** Settings that switch the relay timers off, for specs whose subject is not time. */
 export const NO_TIMERS = { RELAY_INVITE_TIMEOUT_S: '0', RELAY_JOIN_TIMEOUT_S: '0' };
 
@@ -143,4 +166,31 @@ export async function groupRelay(
   });
   if (answer.status !== 200) throw new Error(`relay start failed: ${answer.text}`);
   return { init, recvs, relayId: answer.body.data.relay_id, started: answer.body.data };
+}
+
+/**
+ * A server API request to `t`, signed with its server keys as the qiniu SDK signs (a JSON body
+ * is part of the signature). `options` go to `t.call` as they are.
+ */
+export function serverCall(
+  t: TestApp,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: Omit<CallOptions, 'body'> = {},
+): Promise<HttpAnswer> {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const authorization = qiniuSignV2(
+    t.config.serverAccessKey,
+    t.config.serverSecretKey,
+    t.baseUrl + path,
+    method,
+    text === undefined ? undefined : 'application/json',
+    text,
+  );
+  return t.call(method, path, {
+    ...options,
+    body: text,
+    headers: { ...options.headers, authorization },
+  });
 }
