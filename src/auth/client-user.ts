@@ -1,5 +1,7 @@
-/** Who is calling the client API, from the verified JWT. */
-export interface ClientUser {
+import { RequestIdentity } from '../observability/request-identity';
+
+/** Who is calling the client API, from the verified JWT, and the request it came with. */
+export interface ClientUser extends RequestIdentity {
   userId: string;
   appId: string;
   deviceId: string;

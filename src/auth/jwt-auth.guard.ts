@@ -1,21 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { DomainError, ErrorCode } from '../common/domain.error';
-import { requestContext } from '../observability/request-context';
 import { ClientUser } from './client-user';
 import { BadClaims, RefusedHeader } from './jwt.strategy';
 
 /** Passport's verdict as the contract's errors: 401 for a missing or bad token, 499 expired. */
 function userOrError<T>(error: unknown, user: T | false, info: unknown): T {
-  if (user) {
-    const context = requestContext.getStore();
-    if (context) {
-      const { userId, appId } = user as unknown as ClientUser;
-      context.user_id = userId;
-      context.app_id = appId;
-    }
-    return user;
-  }
+  if (user) return user;
   if (error instanceof BadClaims) throw new DomainError(ErrorCode.Unauthorized, error.message);
   if (error) throw error;
   if (info instanceof RefusedHeader) throw new DomainError(ErrorCode.Unauthorized, info.message);

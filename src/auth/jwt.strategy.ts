@@ -104,10 +104,11 @@ function strategyOptions(
     secretOrKeyProvider: secretFor(config),
     algorithms: ['HS256'] as 'HS256'[],
     ignoreExpiration: false,
+    passReqToCallback: true as const,
   };
 }
 
-function toClientUser(claims: ClientClaims): ClientUser {
+function toClientUser(request: FastifyRequest, claims: ClientClaims): ClientUser {
   const userId = claims.UserId ?? claims.sub;
   if (typeof userId !== 'string' || !IDENTIFIER_PATTERN.test(userId)) {
     throw new BadClaims('token has no valid UserId');
@@ -118,6 +119,7 @@ function toClientUser(claims: ClientClaims): ClientUser {
     throw new BadClaims('token has an invalid AppId');
   }
   return {
+    requestId: request.id,
     userId,
     appId,
     deviceId: typeof claims.DeviceId === 'string' ? claims.DeviceId : '',
@@ -131,8 +133,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     super(strategyOptions(config, tokenFromHeader));
   }
 
-  validate(claims: ClientClaims): ClientUser {
-    return toClientUser(claims);
+  validate(request: FastifyRequest, claims: ClientClaims): ClientUser {
+    return toClientUser(request, claims);
   }
 }
 
@@ -142,7 +144,7 @@ export class JwtStreamStrategy extends PassportStrategy(Strategy, 'jwt-stream') 
     super(strategyOptions(config, tokenFromHeaderOrQuery));
   }
 
-  validate(claims: ClientClaims): ClientUser {
-    return toClientUser(claims);
+  validate(request: FastifyRequest, claims: ClientClaims): ClientUser {
+    return toClientUser(request, claims);
   }
 }

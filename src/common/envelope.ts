@@ -1,5 +1,6 @@
 import { HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
+import { identityFields, RequestIdentity } from '../observability/request-identity';
 import { DomainError, ErrorCode } from './domain.error';
 
 export interface ErrorEnvelope {
@@ -29,10 +30,10 @@ const logger = new Logger('HTTP');
  * parsing errors, which Nest hands to the same filter. Internal errors are logged with their
  * stack; the client only ever reads a fixed sentence.
  */
-export function toErrorAnswer(error: unknown, requestId: string): ErrorAnswer {
+export function toErrorAnswer(error: unknown, who: RequestIdentity): ErrorAnswer {
   const answer = (status: number, code: number, message: string): ErrorAnswer => ({
     status,
-    body: { request_id: requestId, code, message },
+    body: { request_id: who.requestId, code, message },
   });
   if (error instanceof DomainError) return answer(error.httpStatus, error.code, error.message);
   const status =
@@ -49,10 +50,10 @@ export function toErrorAnswer(error: unknown, requestId: string): ErrorAnswer {
     return answer(400, ErrorCode.BadRequest, messageOf(error));
   }
   if (isDatabaseError(error)) {
-    logger.error(`[${requestId}] database error: ${describe(error)}`);
+    logger.error(`database error: ${describe(error)}`, identityFields(who));
     return answer(500, ErrorCode.Database, 'database error');
   }
-  logger.error(`[${requestId}] internal error: ${describe(error)}`);
+  logger.error(`internal error: ${describe(error)}`, identityFields(who));
   return answer(500, ErrorCode.Internal, 'internal error');
 }
 

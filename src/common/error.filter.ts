@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { identityOf } from '../observability/request-identity';
 import { isUnroutedError, toErrorAnswer } from './envelope';
 
 @Catch()
@@ -19,7 +20,7 @@ export class ErrorFilter implements ExceptionFilter {
         return;
       }
     }
-    const { status, body } = toErrorAnswer(error, request.id);
+    const { status, body } = toErrorAnswer(error, identityOf(request));
     reply.status(status).send(body);
   }
 }

@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
 import { Metrics } from '../observability/metrics.service';
-import { requestContext } from '../observability/request-context';
+import { identityFields, identityOf } from '../observability/request-identity';
 import { badRequest } from './domain.error';
 
 declare module 'fastify' {
@@ -170,9 +170,10 @@ export function securityHeaders(): Record<string, string> {
 const wrapsInEnvelope = (url: string) => !url.startsWith('/docs');
 
 /**
- * Fastify-level plumbing that must run outside Nest: request ids and their log context, the
- * access log and HTTP metrics, body parsing that keeps the raw text, and the success envelope (a serialization hook instead of an rxjs interceptor,
- * which costs tens of microseconds a request). Parser errors reach Nest's exception filter.
+ * Fastify-level plumbing that must run outside Nest: request ids, the access log and HTTP
+ * metrics, body parsing that keeps the raw text, and the success envelope (a serialization hook
+ * instead of an rxjs interceptor, which costs tens of microseconds a request). Parser errors
+ * reach Nest's exception filter.
  */
 export function setUpHttp(fastify: FastifyInstance, logger: Logger, metrics: Metrics): void {
   const routes = new RouteTable();
@@ -183,8 +184,7 @@ export function setUpHttp(fastify: FastifyInstance, logger: Logger, metrics: Met
     const problem = framingProblem(request.raw);
     // What follows a refused request on the connection cannot be trusted to be a request.
     if (problem !== undefined) reply.header('connection', 'close');
-    // Everything this request runs from here on logs with its id (and later its user).
-    requestContext.run({ request_id: request.id }, () => done(problem));
+    done(problem);
   });
 
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
@@ -214,6 +214,7 @@ export function setUpHttp(fastify: FastifyInstance, logger: Logger, metrics: Met
     if (route !== '/healthz' && route !== '/readyz' && route !== '/metrics') {
       logger.info(
         {
+          ...identityFields(identityOf(request)),
           method: request.method,
           route,
           status: reply.statusCode,

@@ -1,5 +1,4 @@
 import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { requestContext } from '../observability/request-context';
 
 /**
  * Runs one kind of due work on this node: `sweep(limit)` handles at most `limit` items and
@@ -56,14 +55,9 @@ export class Sweeper {
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    // A timer runs in the async context it was set in, and a request that wakes the sweep would
-    // lend it its log context: every line of the sweep would then name that client. The sweep
-    // serves no one, so its timers are set outside any request.
-    this.timer = requestContext.exit(() =>
-      setTimeout(() => {
-        this.running = this.once();
-      }, delayMs),
-    );
+    this.timer = setTimeout(() => {
+      this.running = this.once();
+    }, delayMs);
   }
 
   private async once(): Promise<void> {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2';
 import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
+import { identityFields, RequestIdentity } from '../observability/request-identity';
 
 /** Reading outside a transaction; every statement is parameterised with `?`. */
 export interface SqlReader {
@@ -68,17 +69,21 @@ export class Database {
     return work(this.mysqlReader);
   }
 
-  async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+  /** `who`: the request the unit serves, named by the lines it logs; none for background work. */
+  async transaction<T>(work: (sql: Sql) => Promise<T>, who?: RequestIdentity): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return this.sqlite
-          ? await this.serialized(() => this.sqliteUnit(work))
-          : await this.mysqlUnit(this.pool, work);
+          ? await this.serialized(() => this.sqliteUnit(work, who))
+          : await this.mysqlUnit(this.pool, work, who);
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
         // Retried races are expected now and then; a stream of them says locks are taken in
         // an order that can deadlock, so each is logged.
-        this.logger.warn(`transaction retried (attempt ${attempt + 1}): ${String(error)}`);
+        this.logger.warn(
+          `transaction retried (attempt ${attempt + 1}): ${String(error)}`,
+          identityFields(who),
+        );
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
     }
@@ -92,7 +97,11 @@ export class Database {
     rows: (sql, params) => this.dataSource.query(sql, params),
   };
 
-  private async mysqlUnit<T>(pool: Pool, work: (sql: Sql) => Promise<T>): Promise<T> {
+  private async mysqlUnit<T>(
+    pool: Pool,
+    work: (sql: Sql) => Promise<T>,
+    who: RequestIdentity | undefined,
+  ): Promise<T> {
     const connection = await new Promise<PoolConnection>((resolve, reject) =>
       pool.getConnection((error, c) => (error ? reject(error) : resolve(c))),
     );
@@ -109,7 +118,7 @@ export class Database {
           afterCommit: (callback) => committed.push(callback),
         });
         await query(connection, 'COMMIT');
-        for (const callback of committed) this.afterCommit(callback);
+        for (const callback of committed) this.afterCommit(callback, who);
         return result;
       } catch (error) {
         await query(connection, 'ROLLBACK').catch(() => undefined);
@@ -120,7 +129,10 @@ export class Database {
     }
   }
 
-  private async sqliteUnit<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+  private async sqliteUnit<T>(
+    work: (sql: Sql) => Promise<T>,
+    who: RequestIdentity | undefined,
+  ): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
@@ -131,7 +143,7 @@ export class Database {
       try {
         const result = await work(wrap(runner, committed));
         await runner.query('COMMIT');
-        for (const callback of committed) this.afterCommit(callback);
+        for (const callback of committed) this.afterCommit(callback, who);
         return result;
       } catch (error) {
         await runner.query('ROLLBACK').catch(() => undefined);
@@ -142,11 +154,11 @@ export class Database {
     }
   }
 
-  private afterCommit(callback: () => void): void {
+  private afterCommit(callback: () => void, who: RequestIdentity | undefined): void {
     try {
       callback();
     } catch (error) {
-      this.logger.error(`after-commit callback failed: ${String(error)}`);
+      this.logger.error(`after-commit callback failed: ${String(error)}`, identityFields(who));
     }
   }
 

@@ -5,6 +5,7 @@ import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
 import { badRequest, badStatus, DomainError, ErrorCode } from '../common/domain.error';
 import { Database, Sql } from '../database/database.service';
+import { identityFields } from '../observability/request-identity';
 import { IdempotencyRecord, IdempotencyScope, IdempotencyStore } from './idempotency.store';
 
 /** How long a key answers with its first answer. */
@@ -65,9 +66,9 @@ export class IdempotencyService {
           row.createdAt <= now - IDEMPOTENCY_LEASE_MS);
       if (stale) await this.store.reclaim(sql, row, fingerprint, now);
       return { claimed: stale, row };
-    });
+    }, user);
     if (!claimed) return this.answerFromRow<T>(reply, row, fingerprint);
-    return this.runClaimed(row.id, now, work);
+    return this.runClaimed(user, row.id, now, work);
   }
 
   private answerFromRow<T>(reply: FastifyReply, row: IdempotencyRecord, fingerprint: string): T {
@@ -84,6 +85,7 @@ export class IdempotencyService {
   }
 
   private async runClaimed<T>(
+    user: ClientUser,
     id: number,
     claimedAt: number,
     work: (keep: KeepAnswer) => Promise<T>,
@@ -101,16 +103,21 @@ export class IdempotencyService {
       // The client gets this error in any case; should storing it fail too, the claim lapses
       // with its lease and a retry runs afresh.
       await this.db
-        .transaction<unknown>((sql) =>
-          error instanceof DomainError && error.httpStatus < 500
-            ? this.store.finish(sql, id, claimedAt, error.httpStatus, {
-                code: error.code,
-                message: error.message,
-              })
-            : this.store.release(sql, id, claimedAt),
+        .transaction<unknown>(
+          (sql) =>
+            error instanceof DomainError && error.httpStatus < 500
+              ? this.store.finish(sql, id, claimedAt, error.httpStatus, {
+                  code: error.code,
+                  message: error.message,
+                })
+              : this.store.release(sql, id, claimedAt),
+          user,
         )
         .catch((storeError: unknown) =>
-          this.logger.error(`storing an idempotent answer failed: ${String(storeError)}`),
+          this.logger.error(
+            `storing an idempotent answer failed: ${String(storeError)}`,
+            identityFields(user),
+          ),
         );
       throw error;
     }

@@ -59,7 +59,7 @@ export class LiveRoomService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.db.transaction((sql) => this.rooms.insert(sql, room));
+    await this.db.transaction((sql) => this.rooms.insert(sql, room), user);
     return toRoomView(room);
   }
 
@@ -84,7 +84,7 @@ export class LiveRoomService {
         await this.rooms.setStatus(sql, room);
       }
       return toRoomView(room);
-    });
+    }, user);
   }
 
   stop(user: ClientUser, liveId: string): Promise<RoomView> {
@@ -93,7 +93,7 @@ export class LiveRoomService {
       if (room.liveStatus === LiveStatus.Created) throw badStatus(`room ${liveId} is not live`);
       if (room.liveStatus === LiveStatus.Live) await this.endLive(sql, room, 'room_stopped');
       return toRoomView(room);
-    });
+    }, user);
   }
 
   /**

@@ -12,6 +12,8 @@ import { ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { QiniuMacGuard } from '../auth/qiniu-mac.guard';
 import { ApiEnvelope, DATABASE_ERRORS, SERVER_ERRORS } from '../common/api-envelope.decorator';
 import { badRequest } from '../common/domain.error';
+import { RequestIdentity } from '../observability/request-identity';
+import { Requester } from '../observability/request-identity.decorator';
 import { DeliveryListView, DeliveryView, ListDeliveriesQuery } from './dead-letter.dto';
 import { DeadLetterService } from './dead-letter.service';
 
@@ -61,7 +63,7 @@ export class DeadLetterController {
       'event to one URL), not its `event_id`',
   })
   @ApiEnvelope(DeliveryView, [...SERVER_ERRORS, 404, 413, 601, ...DATABASE_ERRORS])
-  redeliver(@DeliveryId() id: number): Promise<DeliveryView> {
-    return this.deadLetters.redeliver(id);
+  redeliver(@DeliveryId() id: number, @Requester() who: RequestIdentity): Promise<DeliveryView> {
+    return this.deadLetters.redeliver(id, who);
   }
 }

@@ -3,6 +3,7 @@ import { Clock } from '../common/clock';
 import { badStatus, notFound } from '../common/domain.error';
 import { readPage } from '../common/page';
 import { Database } from '../database/database.service';
+import { RequestIdentity } from '../observability/request-identity';
 import {
   DeliveryListView,
   DeliveryView,
@@ -31,7 +32,7 @@ export class DeadLetterService {
     );
   }
 
-  async redeliver(id: number): Promise<DeliveryView> {
+  async redeliver(id: number, who: RequestIdentity): Promise<DeliveryView> {
     const delivery = await this.db.transaction(async (sql) => {
       const found = await this.deliveries.get(sql, id);
       if (!found) throw notFound(`delivery ${id} not found`);
@@ -39,7 +40,7 @@ export class DeadLetterService {
         throw badStatus(`delivery ${id} is still pending; it is retried on its own`);
       }
       return (await this.deliveries.get(sql, id)) ?? found;
-    });
+    }, who);
     this.dispatcher.wake();
     return toDeliveryView(delivery);
   }

@@ -14,6 +14,7 @@ import { inParallel } from '../common/in-parallel';
 import { readPage } from '../common/page';
 import { Sweeper } from '../common/sweeper';
 import { Database, Sql } from '../database/database.service';
+import { RequestIdentity } from '../observability/request-identity';
 import { EventLog, NewEvent, publicEvent } from '../event-log/event-log.service';
 import { KeepAnswer } from '../idempotency/idempotency.service';
 import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
@@ -127,7 +128,7 @@ export class RelayService {
       const answer = this.tokenView(s, 0);
       await keep?.(sql, answer);
       return answer;
-    });
+    }, user);
   }
 
   async get(user: ClientUser, relayId: string): Promise<RelaySessionView> {
@@ -187,7 +188,7 @@ export class RelayService {
       await this.relays.update(sql, next, s.version);
       await this.events.append(sql, relayEvent('relay.extends_updated', next, { changed }));
       return merged;
-    });
+    }, user);
     return { relay_id: relayId, extends: merged };
   }
 
@@ -233,7 +234,7 @@ export class RelayService {
    * first, so concurrent changes on any node apply one after another to the latest scores; the
    * `score_id` is claimed in the same transaction, so a refused change leaves it unused.
    */
-  async score(relayId: string, dto: ScoreDto): Promise<ScoreView> {
+  async score(relayId: string, dto: ScoreDto, who: RequestIdentity): Promise<ScoreView> {
     const change = parseChange(dto.delta, dto.score);
     if (change.kind === 'refused') throw new DomainError(change.code, change.message);
     return this.db.transaction(async (sql) => {
@@ -272,14 +273,16 @@ export class RelayService {
         }),
       );
       return { relay_id: relayId, scores: decision.scores, duplicate: false };
-    });
+    }, who);
   }
 
   /** Server API: ends the session with reason `admin`. */
-  async adminStop(relayId: string): Promise<RelayStatusView> {
+  async adminStop(relayId: string, who: RequestIdentity): Promise<RelayStatusView> {
     return statusView(
-      await this.db.transaction(async (sql) =>
-        this.apply(sql, await this.locked(sql, relayId, null), 'admin_stop', 'system'),
+      await this.db.transaction(
+        async (sql) =>
+          this.apply(sql, await this.locked(sql, relayId, null), 'admin_stop', 'system'),
+        who,
       ),
     );
   }
@@ -312,7 +315,7 @@ export class RelayService {
     return this.db.transaction(async (sql) => {
       const s = await this.locked(sql, relayId, user.appId);
       return this.apply(sql, s, action, anchorOf(s, user));
-    });
+    }, user);
   }
 
   /**

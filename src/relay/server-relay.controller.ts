@@ -3,6 +3,8 @@ import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { QiniuMacGuard } from '../auth/qiniu-mac.guard';
 import { ApiEnvelope, DATABASE_ERRORS, SERVER_ERRORS } from '../common/api-envelope.decorator';
 import { IdentifierParam } from '../common/identifier.pipe';
+import { RequestIdentity } from '../observability/request-identity';
+import { Requester } from '../observability/request-identity.decorator';
 import { RelaySessionView, RelayStatusView, ScoreDto, ScoreView } from './relay.dto';
 import { RelayService } from './relay.service';
 
@@ -35,8 +37,11 @@ export class ServerRelayController {
       'such relay.',
   })
   @ApiEnvelope(RelayStatusView, [...SERVER_ERRORS, 404, 413, ...DATABASE_ERRORS])
-  stop(@IdentifierParam('relay_id') relayId: string): Promise<RelayStatusView> {
-    return this.relays.adminStop(relayId);
+  stop(
+    @IdentifierParam('relay_id') relayId: string,
+    @Requester() who: RequestIdentity,
+  ): Promise<RelayStatusView> {
+    return this.relays.adminStop(relayId, who);
   }
 
   @Post(':relay_id/score')
@@ -57,7 +62,11 @@ export class ServerRelayController {
       'keeps its score).',
   })
   @ApiEnvelope(ScoreView, [...SERVER_ERRORS, 404, 413, 601, ...DATABASE_ERRORS])
-  score(@IdentifierParam('relay_id') relayId: string, @Body() dto: ScoreDto): Promise<ScoreView> {
-    return this.relays.score(relayId, dto);
+  score(
+    @IdentifierParam('relay_id') relayId: string,
+    @Body() dto: ScoreDto,
+    @Requester() who: RequestIdentity,
+  ): Promise<ScoreView> {
+    return this.relays.score(relayId, dto, who);
   }
 }

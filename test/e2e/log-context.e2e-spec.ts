@@ -2,9 +2,10 @@
  * Log lines name the client only when they are about that client's request (docs/operations.md,
  * Logs). Background work (timers, webhooks, streams) is often set going by a request, here a
  * committed event that wakes the webhook dispatcher and the stream feed at once, and its lines
- * must still carry no request_id, user_id or app_id.
+ * must still carry no request_id, user_id or app_id. The lines a request writes deep down (a
+ * retried or failed transaction) carry all three.
  */
-import { NO_TIMERS, relay } from '../factories';
+import { anchor, NO_TIMERS, relay, tokenFor, uniqueUser } from '../factories';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { startWebhookReceiver, WebhookReceiver } from '../utils/webhook-receiver';
 
@@ -80,5 +81,82 @@ describe('log context of background work', () => {
     );
     expect(start).toMatchObject({ user_id: init.userId, app_id: 'default' });
     expect(start?.request_id).toEqual(expect.any(String));
+  });
+});
+
+describe('log lines of a request', () => {
+  let t: TestApp;
+  let sqlite: boolean;
+
+  beforeAll(async () => {
+    t = await startTestApp(NO_TIMERS);
+    sqlite = t.databaseUrl.startsWith('sqlite:');
+  });
+  afterAll(() => t.close());
+
+  it('a failed transaction is logged with the request id, user and app', async () => {
+    await t.dataSource.query(
+      sqlite
+        ? "CREATE TRIGGER refuse_room BEFORE INSERT ON live_room BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+        : "CREATE TRIGGER refuse_room BEFORE INSERT ON live_room FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'",
+    );
+    try {
+      const userId = uniqueUser('refused');
+      const answer = await t.call('POST', '/client/live/room/instance', {
+        token: tokenFor(t, userId, { appId: 'app_logs' }),
+        body: { title: 'refused' },
+        headers: { 'x-request-id': 'log-check-500' },
+      });
+      expect(answer.status).toBe(500);
+      const failed = lines(t).filter((line) => /injected fault/.test(String(line.msg)));
+      expect(failed.length).toBeGreaterThan(0);
+      for (const line of failed) {
+        expect(line).toMatchObject({
+          request_id: 'log-check-500',
+          user_id: userId,
+          app_id: 'app_logs',
+        });
+      }
+    } finally {
+      await t.dataSource.query(
+        sqlite ? 'DROP TRIGGER refuse_room' : 'DROP TRIGGER IF EXISTS refuse_room',
+      );
+    }
+  });
+
+  // A deadlock on demand needs a trigger that fails once and remembers it did, past the
+  // rollback: a MEMORY table is not transactional. SQLite has no such table, and the retry it
+  // gets (SQLITE_BUSY) needs another process holding its lock; the line is written by the same
+  // code for both databases.
+  const onMariaDb = process.env.DATABASE_URL?.startsWith('mysql') ? it : it.skip;
+  onMariaDb('a retried transaction is logged with the request id, user and app', async () => {
+    const a = await anchor(t, { live: false });
+    await t.dataSource.query('CREATE TABLE fault_budget (n INT) ENGINE=MEMORY');
+    await t.dataSource.query('INSERT INTO fault_budget VALUES (1)');
+    await t.dataSource.query(
+      'CREATE TRIGGER deadlock_once BEFORE UPDATE ON live_room FOR EACH ROW BEGIN ' +
+        'IF (SELECT n FROM fault_budget) > 0 THEN UPDATE fault_budget SET n = n - 1; ' +
+        "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'injected deadlock'; " +
+        'END IF; END',
+    );
+    try {
+      const started = await t.call('PUT', `/client/live/room/${a.liveId}`, {
+        token: a.token,
+        headers: { 'x-request-id': 'log-check-retry' },
+      });
+      expect(started.status).toBe(200);
+      const retried = lines(t).filter((line) => /transaction retried/.test(String(line.msg)));
+      expect(retried).toEqual([
+        expect.objectContaining({
+          context: 'Database',
+          request_id: 'log-check-retry',
+          user_id: a.userId,
+          app_id: 'default',
+        }),
+      ]);
+    } finally {
+      await t.dataSource.query('DROP TRIGGER IF EXISTS deadlock_once');
+      await t.dataSource.query('DROP TABLE IF EXISTS fault_budget');
+    }
   });
 });
