@@ -27,6 +27,8 @@ See bench/README.md. Settings are environment variables:
   BENCH_WARMUP_S     warm-up seconds of each measurement (default 3)
   BENCH_DURATION_S   measured seconds (default 12)
   BENCH_SUBSCRIBERS  event streams of the fan-out scenario (default 10000)
+  BENCH_CPU_PROF     a directory: our server runs with --cpu-prof and writes its profile
+                     there when the run ends (open it in Chrome DevTools or VS Code)
 `;
 
 const DB_HOST = process.env.BENCH_DB_HOST ?? '127.0.0.1:3306';
@@ -38,8 +40,11 @@ const FLOOR_PORT = 18091;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 12);
+/** Measured windows per server in a request scenario (see compare). */
+const WINDOWS = 4;
 const SEEDED = 100_000;
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000);
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const SCORE_RELAYS = 8;
 const PK_STREAMS = 2000;
 const PK_RATE = 50;
@@ -316,48 +321,107 @@ async function liveRoom(port: number, userId: string): Promise<string> {
 
 // ---------------------------------------------------------------- scenarios
 
-function figures(r: autocannon.Result, usage: Usage): Figures {
-  return {
-    rps: round(r.requests.average, 1),
-    p50_ms: r.latency.p50,
-    p99_ms: r.latency.p99,
-    rss_mb: round(usage.rss, 1),
-    errors: r.errors + r.timeouts + r.non2xx,
-    cpu_us_per_op: round(usage.cpu / Math.max(1, r.requests.total), 1),
-  };
+type Phase = 'warmup' | 'measured';
+
+/** One server's side of a request scenario. */
+interface Load {
+  target: Target;
+  /** autocannon's options for one window; the caller sets the duration. */
+  options: (phase: Phase) => Promise<autocannon.Options>;
+  /** Figures that can only be known once the run is over (score: `lost`). */
+  finish?: (f: Figures) => Promise<Figures>;
 }
 
-async function measure(
-  t: Target,
-  label: string,
-  options: (phase: 'warmup' | 'measured') => Promise<autocannon.Options>,
-): Promise<Figures> {
-  await autocannon(await options('warmup'));
-  const [result, usage] = await observe(t.child.pid as number, async () =>
-    autocannon(await options('measured')),
-  );
-  const f = figures(result, usage);
-  log(`   ${label} ${t.name}: ${JSON.stringify(f)}`);
-  return f;
+interface Tally {
+  requests: number;
+  seconds: number;
+  cpu: number;
+  rss: number;
+  errors: number;
+  latencies: number[];
 }
 
-function readScenario(t: Target): Promise<Figures> {
-  const tokens = Array.from({ length: 16 }, (_, i) => `Bearer ${clientToken(`reader_${i}`)}`);
-  return measure(t, 'read', async (phase) => ({
-    url: `http://127.0.0.1:${t.port}`,
-    connections: CONNECTIONS,
-    duration: phase === 'warmup' ? WARMUP_S : DURATION_S,
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (req) => ({
-          ...req,
-          path: `/client/relay/relay_bench_${Math.floor(Math.random() * SEEDED)}`,
-          headers: { authorization: tokens[Math.floor(Math.random() * tokens.length)] },
-        }),
-      },
-    ],
+function run(options: autocannon.Options, latencies: number[]): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(options, (error: unknown, result: autocannon.Result) =>
+      error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result),
+    );
+    instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+  });
+}
+
+/**
+ * Measures the servers of a request scenario: a warm-up each, then the measured seconds split
+ * into WINDOWS windows per server, taken in turns (ours, ceiling, ceiling, ours, ...), so that
+ * whatever else the machine does meanwhile weighs on both alike instead of on whichever ran
+ * first. Each server's figures add up over its windows; setting up a window (options()) is
+ * outside the measurement.
+ */
+async function compare(label: string, loads: Load[]): Promise<Figures[]> {
+  for (const load of loads) {
+    await run({ ...(await load.options('warmup')), duration: WARMUP_S }, []);
+  }
+  const tallies: Tally[] = loads.map(() => ({
+    requests: 0,
+    seconds: 0,
+    cpu: 0,
+    rss: 0,
+    errors: 0,
+    latencies: [],
   }));
+  for (let w = 0; w < WINDOWS; w++) {
+    const order = loads.map((_, i) => (w % 2 === 0 ? i : loads.length - 1 - i));
+    for (const i of order) {
+      const options = await loads[i].options('measured');
+      const tally = tallies[i];
+      const [result, usage] = await observe(loads[i].target.child.pid as number, () =>
+        run({ ...options, duration: DURATION_S / WINDOWS }, tally.latencies),
+      );
+      tally.requests += result.requests.total;
+      tally.seconds += result.duration;
+      tally.cpu += usage.cpu;
+      tally.rss = Math.max(tally.rss, usage.rss);
+      tally.errors += result.errors + result.timeouts + result.non2xx;
+    }
+  }
+  const figures: Figures[] = [];
+  for (const [i, load] of loads.entries()) {
+    const tally = tallies[i];
+    const sorted = tally.latencies.sort((x, y) => x - y);
+    let f: Figures = {
+      rps: round(tally.requests / tally.seconds, 1),
+      p50_ms: round(percentile(sorted, 50), 1),
+      p99_ms: round(percentile(sorted, 99), 1),
+      rss_mb: round(tally.rss, 1),
+      errors: tally.errors,
+      cpu_us_per_op: round(tally.cpu / Math.max(1, tally.requests), 1),
+    };
+    if (load.finish) f = await load.finish(f);
+    log(`   ${label} ${load.target.name}: ${JSON.stringify(f)}`);
+    figures.push(f);
+  }
+  return figures;
+}
+
+function readLoad(t: Target): Promise<Load> {
+  const tokens = Array.from({ length: 16 }, (_, i) => `Bearer ${clientToken(`reader_${i}`)}`);
+  return Promise.resolve({
+    target: t,
+    options: async () => ({
+      url: `http://127.0.0.1:${t.port}`,
+      connections: CONNECTIONS,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req) => ({
+            ...req,
+            path: `/client/relay/relay_bench_${Math.floor(Math.random() * SEEDED)}`,
+            headers: { authorization: tokens[Math.floor(Math.random() * tokens.length)] },
+          }),
+        },
+      ],
+    }),
+  });
 }
 
 interface Pair {
@@ -393,97 +457,99 @@ async function makePairs(port: number, count: number): Promise<Pair[]> {
  * the measured run, so a sequence cut off by the end of a run never blocks the next) and loops
  * start (auto), token, started (init), started (recv), extends, stop.
  */
-function lifecycleScenario(t: Target): Promise<Figures> {
-  return measure(t, 'lifecycle', async (phase) => {
-    const pairs = await makePairs(t.port, CONNECTIONS);
-    // autocannon gives each connection a fresh context at every pass over the sequence, so a
-    // pair is taken from this pool at start and handed back when its stop is answered.
-    const free = [...pairs];
-    let score = 0;
-    const json = (token: string) => ({
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-    });
-    const bare = (token: string) => ({ authorization: `Bearer ${token}` });
-    const ctx = (c: unknown) => c as LifecycleContext;
-    const pairOf = (c: unknown): Pair => ctx(c).pair as Pair;
-    const idOf = (c: unknown) => ctx(c).relayId ?? 'missing';
-    return {
-      url: `http://127.0.0.1:${t.port}`,
-      connections: CONNECTIONS,
-      duration: phase === 'warmup' ? WARMUP_S : DURATION_S,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req, c) => {
-            const p = (ctx(c).pair = free.pop() ?? pairs[0]);
-            return {
+function lifecycleLoad(t: Target): Promise<Load> {
+  return Promise.resolve({
+    target: t,
+    options: async () => {
+      const pairs = await makePairs(t.port, CONNECTIONS);
+      // autocannon gives each connection a fresh context at every pass over the sequence, so a
+      // pair is taken from this pool at start and handed back when its stop is answered.
+      const free = [...pairs];
+      let score = 0;
+      const json = (token: string) => ({
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+      });
+      const bare = (token: string) => ({ authorization: `Bearer ${token}` });
+      const ctx = (c: unknown) => c as LifecycleContext;
+      const pairOf = (c: unknown): Pair => ctx(c).pair as Pair;
+      const idOf = (c: unknown) => ctx(c).relayId ?? 'missing';
+      return {
+        url: `http://127.0.0.1:${t.port}`,
+        connections: CONNECTIONS,
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: (req, c) => {
+              const p = (ctx(c).pair = free.pop() ?? pairs[0]);
+              return {
+                ...req,
+                path: '/client/relay/start',
+                headers: json(p.tokenA),
+                body: JSON.stringify({
+                  init_room_id: p.roomA,
+                  recv_room_id: p.roomB,
+                  recv_user_id: p.b,
+                  mode: 'auto',
+                }),
+              };
+            },
+            onResponse: (_status, body, c) => {
+              try {
+                const parsed = JSON.parse(body) as { data?: { relay_id?: string } };
+                ctx(c).relayId = parsed.data?.relay_id;
+              } catch {
+                ctx(c).relayId = undefined;
+              }
+            },
+          },
+          {
+            method: 'GET',
+            setupRequest: (req, c) => ({
               ...req,
-              path: '/client/relay/start',
-              headers: json(p.tokenA),
-              body: JSON.stringify({
-                init_room_id: p.roomA,
-                recv_room_id: p.roomB,
-                recv_user_id: p.b,
-                mode: 'auto',
-              }),
-            };
+              path: `/client/relay/${idOf(c)}/token`,
+              headers: bare(pairOf(c).tokenA),
+            }),
           },
-          onResponse: (_status, body, c) => {
-            try {
-              const parsed = JSON.parse(body) as { data?: { relay_id?: string } };
-              ctx(c).relayId = parsed.data?.relay_id;
-            } catch {
-              ctx(c).relayId = undefined;
-            }
+          {
+            method: 'POST',
+            setupRequest: (req, c) => ({
+              ...req,
+              path: `/client/relay/${idOf(c)}/started`,
+              headers: bare(pairOf(c).tokenA),
+            }),
           },
-        },
-        {
-          method: 'GET',
-          setupRequest: (req, c) => ({
-            ...req,
-            path: `/client/relay/${idOf(c)}/token`,
-            headers: bare(pairOf(c).tokenA),
-          }),
-        },
-        {
-          method: 'POST',
-          setupRequest: (req, c) => ({
-            ...req,
-            path: `/client/relay/${idOf(c)}/started`,
-            headers: bare(pairOf(c).tokenA),
-          }),
-        },
-        {
-          method: 'POST',
-          setupRequest: (req, c) => ({
-            ...req,
-            path: `/client/relay/${idOf(c)}/started`,
-            headers: bare(pairOf(c).tokenB),
-          }),
-        },
-        {
-          method: 'POST',
-          setupRequest: (req, c) => ({
-            ...req,
-            path: `/client/relay/${idOf(c)}/extends`,
-            headers: json(pairOf(c).tokenB),
-            body: JSON.stringify({ extends: { score: String(++score) } }),
-          }),
-        },
-        {
-          method: 'POST',
-          setupRequest: (req, c) => ({
-            ...req,
-            path: `/client/relay/${idOf(c)}/stop`,
-            headers: bare(pairOf(c).tokenA),
-          }),
-          onResponse: (_status, _body, c) => {
-            free.push(pairOf(c));
+          {
+            method: 'POST',
+            setupRequest: (req, c) => ({
+              ...req,
+              path: `/client/relay/${idOf(c)}/started`,
+              headers: bare(pairOf(c).tokenB),
+            }),
           },
-        },
-      ],
-    };
+          {
+            method: 'POST',
+            setupRequest: (req, c) => ({
+              ...req,
+              path: `/client/relay/${idOf(c)}/extends`,
+              headers: json(pairOf(c).tokenB),
+              body: JSON.stringify({ extends: { score: String(++score) } }),
+            }),
+          },
+          {
+            method: 'POST',
+            setupRequest: (req, c) => ({
+              ...req,
+              path: `/client/relay/${idOf(c)}/stop`,
+              headers: bare(pairOf(c).tokenA),
+            }),
+            onResponse: (_status, _body, c) => {
+              free.push(pairOf(c));
+            },
+          },
+        ],
+      };
+    },
   });
 }
 
@@ -528,15 +594,14 @@ interface ScoreContext {
  * ends are sent again afterwards with the same score_id, which counts each gift once, so the
  * scores read back must equal the sums exactly.
  */
-async function scoreScenario(t: Target): Promise<Figures> {
+async function scoreLoad(t: Target): Promise<Load> {
   const relays = await scoringRelays(t.port, SCORE_RELAYS);
   const expected = new Map<string, number>();
   const unanswered = new Map<string, Gift>();
   let serial = 0;
-  const f = await measure(t, 'score', async (phase) => ({
+  const options = async (): Promise<autocannon.Options> => ({
     url: `http://127.0.0.1:${t.port}`,
     connections: CONNECTIONS,
-    duration: phase === 'warmup' ? WARMUP_S : DURATION_S,
     requests: [
       {
         method: 'POST',
@@ -558,27 +623,30 @@ async function scoreScenario(t: Target): Promise<Figures> {
         },
       },
     ],
-  }));
-  for (const [scoreId, gift] of unanswered) {
-    const r = await send(
-      t.port,
-      'POST',
-      gift.path,
-      serverHeaders(t.port, gift.path, gift.body),
-      gift.body,
-    );
-    if (r.status !== 200) throw new Error(`score ${scoreId} failed again: ${JSON.stringify(r)}`);
-  }
-  let lost = 0;
-  for (const { relayId, pair } of relays) {
-    const read = await call(t.port, 'GET', `/client/relay/${relayId}`, pair.tokenA);
-    const scores = (read.json.data?.scores ?? {}) as Record<string, number>;
-    for (const roomId of [pair.roomA, pair.roomB]) {
-      lost += (expected.get(`${relayId} ${roomId}`) ?? 0) - (scores[roomId] ?? 0);
+  });
+  const finish = async (f: Figures): Promise<Figures> => {
+    for (const [scoreId, gift] of unanswered) {
+      const r = await send(
+        t.port,
+        'POST',
+        gift.path,
+        serverHeaders(t.port, gift.path, gift.body),
+        gift.body,
+      );
+      if (r.status !== 200) throw new Error(`score ${scoreId} failed again: ${JSON.stringify(r)}`);
     }
-  }
-  log(`   score ${t.name}: ${unanswered.size} unanswered sent again, lost ${lost}`);
-  return { ...f, lost };
+    let lost = 0;
+    for (const { relayId, pair } of relays) {
+      const read = await call(t.port, 'GET', `/client/relay/${relayId}`, pair.tokenA);
+      const scores = (read.json.data?.scores ?? {}) as Record<string, number>;
+      for (const roomId of [pair.roomA, pair.roomB]) {
+        lost += (expected.get(`${relayId} ${roomId}`) ?? 0) - (scores[roomId] ?? 0);
+      }
+    }
+    log(`   score ${t.name}: ${unanswered.size} unanswered sent again, lost ${lost}`);
+    return { ...f, lost };
+  };
+  return { target: t, options, finish };
 }
 
 /**
@@ -956,7 +1024,12 @@ async function main(): Promise<void> {
   const ours: Target = {
     name: 'ours',
     port: OURS_PORT,
-    child: startProcess(['dist/main.js'], OURS_PORT),
+    child: startProcess(
+      CPU_PROF_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, 'dist/main.js']
+        : ['dist/main.js'],
+      OURS_PORT,
+    ),
   };
   children.push(ours.child);
   await waitForPort(OURS_PORT);
@@ -984,11 +1057,13 @@ async function main(): Promise<void> {
       cpu_ratio: round(c.cpu_us_per_op / o.cpu_us_per_op, 3),
     });
   };
-  const both = async (scenario: Scenario, run: (t: Target) => Promise<Figures>) =>
-    compared(scenario, await run(ours), await run(ceiling));
-  await both('read', readScenario);
-  await both('lifecycle', lifecycleScenario);
-  await both('score', scoreScenario);
+  const both = async (scenario: Scenario, load: (t: Target) => Promise<Load>) => {
+    const [o, c] = await compare(scenario, [await load(ours), await load(ceiling)]);
+    compared(scenario, o, c);
+  };
+  await both('read', readLoad);
+  await both('lifecycle', lifecycleLoad);
+  await both('score', scoreLoad);
   // Streams only from here on: the ceiling has none, and the fan-outs get the machine.
   stop(ceiling);
   const [fanoutOurs, frameSizes] = await fanoutScenario(ours);
@@ -1025,8 +1100,14 @@ function stop(t: Target): void {
 async function cleanup(): Promise<void> {
   stopping = true;
   agent.destroy();
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  await sleep(500);
+  // Our server drains and exits on SIGTERM; a profile is only written when it has.
+  const exits = children
+    .filter((child) => child.exitCode === null)
+    .map((child) => {
+      child.kill('SIGTERM');
+      return new Promise((resolve) => child.once('exit', resolve));
+    });
+  await Promise.race([Promise.all(exits), sleep(15_000)]);
   await admin(`DROP DATABASE IF EXISTS ${DB_NAME}`).catch(() => undefined);
 }
 
