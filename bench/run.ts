@@ -321,13 +321,11 @@ async function liveRoom(port: number, userId: string): Promise<string> {
 
 // ---------------------------------------------------------------- scenarios
 
-type Phase = 'warmup' | 'measured';
-
 /** One server's side of a request scenario. */
 interface Load {
   target: Target;
   /** autocannon's options for one window; the caller sets the duration. */
-  options: (phase: Phase) => Promise<autocannon.Options>;
+  options: () => Promise<autocannon.Options>;
   /** Figures that can only be known once the run is over (score: `lost`). */
   finish?: (f: Figures) => Promise<Figures>;
 }
@@ -359,7 +357,7 @@ function run(options: autocannon.Options, latencies: number[]): Promise<autocann
  */
 async function compare(label: string, loads: Load[]): Promise<Figures[]> {
   for (const load of loads) {
-    await run({ ...(await load.options('warmup')), duration: WARMUP_S }, []);
+    await run({ ...(await load.options()), duration: WARMUP_S }, []);
   }
   const tallies: Tally[] = loads.map(() => ({
     requests: 0,
@@ -372,7 +370,7 @@ async function compare(label: string, loads: Load[]): Promise<Figures[]> {
   for (let w = 0; w < WINDOWS; w++) {
     const order = loads.map((_, i) => (w % 2 === 0 ? i : loads.length - 1 - i));
     for (const i of order) {
-      const options = await loads[i].options('measured');
+      const options = await loads[i].options();
       const tally = tallies[i];
       const [result, usage] = await observe(loads[i].target.child.pid as number, () =>
         run({ ...options, duration: DURATION_S / WINDOWS }, tally.latencies),
@@ -403,9 +401,9 @@ async function compare(label: string, loads: Load[]): Promise<Figures[]> {
   return figures;
 }
 
-function readLoad(t: Target): Promise<Load> {
+async function readLoad(t: Target): Promise<Load> {
   const tokens = Array.from({ length: 16 }, (_, i) => `Bearer ${clientToken(`reader_${i}`)}`);
-  return Promise.resolve({
+  return {
     target: t,
     options: async () => ({
       url: `http://127.0.0.1:${t.port}`,
@@ -421,7 +419,7 @@ function readLoad(t: Target): Promise<Load> {
         },
       ],
     }),
-  });
+  };
 }
 
 interface Pair {
@@ -457,8 +455,8 @@ async function makePairs(port: number, count: number): Promise<Pair[]> {
  * the measured run, so a sequence cut off by the end of a run never blocks the next) and loops
  * start (auto), token, started (init), started (recv), extends, stop.
  */
-function lifecycleLoad(t: Target): Promise<Load> {
-  return Promise.resolve({
+async function lifecycleLoad(t: Target): Promise<Load> {
+  return {
     target: t,
     options: async () => {
       const pairs = await makePairs(t.port, CONNECTIONS);
@@ -550,7 +548,7 @@ function lifecycleLoad(t: Target): Promise<Load> {
         ],
       };
     },
-  });
+  };
 }
 
 interface ScoringRelay {

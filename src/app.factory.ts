@@ -45,7 +45,7 @@ export async function createApp(
       requireHostHeader: false,
     },
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
-      const { status, body } = toErrorAnswer(error, { requestId: requestIdOf(request.raw) });
+      const { status, body } = toErrorAnswer(error, { requestId: request.id });
       void reply.status(status).header('x-request-id', body.request_id).send(body);
     },
   });

@@ -152,7 +152,7 @@ export function requestIdOf(raw: IncomingMessage): string {
  * running helmet on every request cost more CPU than reading a relay from the database. Swagger
  * UI's inline scripts rule out a content security policy.
  */
-export function securityHeaders(): Record<string, string> {
+function securityHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader: (name: string, value: unknown) => (headers[name.toLowerCase()] = String(value)),

@@ -70,9 +70,10 @@ export class Sweeper {
       this.logger.error(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
     }
     this.busy = false;
-    this.restUntil = Date.now() + this.rest();
+    const rest = this.rest();
+    this.restUntil = Date.now() + rest;
     if (found >= Sweeper.BATCH) this.schedule(0);
-    else this.schedule(this.woken ? this.rest() : this.intervalMs);
+    else this.schedule(this.woken ? rest : this.intervalMs);
   }
 }
 

@@ -33,12 +33,13 @@ type DevKeyName = keyof typeof DEV_KEYS;
 export type EventType = keyof RelayEventData;
 
 /** A Record rather than a list, so an event type added to RelayEventData must be added here. */
-const EVENT_TYPES: Record<EventType, true> = {
+const EVENT_TYPE_SET: Record<EventType, true> = {
   'relay.status_changed': true,
   'relay.room_changed': true,
   'relay.extends_updated': true,
   'relay.score_changed': true,
 };
+export const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as EventType[];
 
 export interface ServerKey {
   accessKey: string;
@@ -301,14 +302,14 @@ function previousKeys(
 }
 
 function webhookEventTypes(value: string): { types: EventType[]; problems: string[] } {
-  const known = Object.keys(EVENT_TYPES) as EventType[];
   const listed = [...new Set(listOf(value))];
-  if (listed.length === 0) return { types: known, problems: [] };
-  const unknown = listed.filter((type) => !(known as string[]).includes(type));
+  if (listed.length === 0) return { types: [...EVENT_TYPES], problems: [] };
+  const unknown = listed.filter((type) => !(EVENT_TYPES as string[]).includes(type));
   return {
-    types: known.filter((type) => listed.includes(type)),
+    types: EVENT_TYPES.filter((type) => listed.includes(type)),
     problems: unknown.map(
-      (type) => `WEBHOOK_EVENT_TYPES: unknown event type "${type}" (known: ${known.join(', ')})`,
+      (type) =>
+        `WEBHOOK_EVENT_TYPES: unknown event type "${type}" (known: ${EVENT_TYPES.join(', ')})`,
     ),
   };
 }

@@ -75,7 +75,7 @@ export class Database {
       try {
         return this.sqlite
           ? await this.serialized(() => this.sqliteUnit(work, who))
-          : await this.mysqlUnit(this.pool, work, who);
+          : await this.mysqlUnit(work, who);
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
         // Retried races are expected now and then; a stream of them says locks are taken in
@@ -90,7 +90,7 @@ export class Database {
   }
 
   private readonly mysqlReader: SqlReader = {
-    rows: <T>(sql: string, params?: unknown[]) => query<T[]>(this.pool as Pool, sql, params),
+    rows: <T>(sql: string, params?: unknown[]) => query<T[]>(this.pool, sql, params),
   };
 
   private readonly sqliteReader: SqlReader = {
@@ -98,12 +98,11 @@ export class Database {
   };
 
   private async mysqlUnit<T>(
-    pool: Pool,
     work: (sql: Sql) => Promise<T>,
     who: RequestIdentity | undefined,
   ): Promise<T> {
     const connection = await new Promise<PoolConnection>((resolve, reject) =>
-      pool.getConnection((error, c) => (error ? reject(error) : resolve(c))),
+      this.pool.getConnection((error, c) => (error ? reject(error) : resolve(c))),
     );
     const committed: (() => void)[] = [];
     try {

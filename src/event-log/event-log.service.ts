@@ -72,7 +72,7 @@ const COLUMNS =
 export type AppendHook = (sql: Sql, event: LoggedEvent) => Promise<void>;
 
 /** Hears a committed event; `data` is the event's data as written, not yet JSON. */
-export type CommittedListener = (event: LoggedEvent, data: unknown) => void;
+type CommittedListener = (event: LoggedEvent, data: unknown) => void;
 
 export interface ReplayFilter {
   appId: string;

@@ -132,8 +132,9 @@ export class LiveRoomService {
 
   async heartbeat(user: ClientUser, liveId: string): Promise<HeartbeatView> {
     const now = this.clock.now();
-    const took = await this.db.transaction((sql) =>
-      this.rooms.heartbeat(sql, user.appId, liveId, user.userId, now),
+    const took = await this.db.transaction(
+      (sql) => this.rooms.heartbeat(sql, user.appId, liveId, user.userId, now),
+      user,
     );
     if (!took) {
       // Slow path only to name the reason: missing, someone else's, or not live.

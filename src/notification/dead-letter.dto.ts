@@ -1,6 +1,7 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import { PageQuery } from '../common/page';
+import { EVENT_TYPES } from '../config/app.config';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { Optional } from '../common/validation';
 import { RelaySessionView } from '../relay/relay.dto';
@@ -92,13 +93,6 @@ export class ScoreChangedData {
   @ApiProperty({ type: RelaySessionView, description: 'the session after the change' })
   session!: RelaySessionView;
 }
-
-const EVENT_TYPES = [
-  'relay.status_changed',
-  'relay.room_changed',
-  'relay.extends_updated',
-  'relay.score_changed',
-];
 
 @ApiExtraModels(StatusChangedData, RoomChangedData, ExtendsUpdatedData, ScoreChangedData)
 export class EventView {

@@ -8,7 +8,7 @@ import {
 import { Clock } from '../common/clock';
 import { Sweeper } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
-import { EventLog, LoggedEvent, publicEventJson } from '../event-log/event-log.service';
+import { EventLog, idList, LoggedEvent, publicEventJson } from '../event-log/event-log.service';
 import { Metrics } from '../observability/metrics.service';
 
 /** What a stream wants: one app's events of sessions where a user is an anchor, or of a room. */
@@ -73,14 +73,14 @@ interface Match {
 
 function matchOf(s: StreamFilter): Match {
   const list = s.roomId !== undefined ? 'roomIds' : 'userIds';
-  const needle = `,${s.roomId ?? s.userId},`;
+  const needle = idList([s.roomId ?? s.userId ?? '']);
   return { list, needle, key: `${list}${needle}` };
 }
 
 /**
- * One feed per node for every open stream. It follows the event log in id order (woken at once
- * by commits on this node, every 200 ms for the others), so each frame goes out once, in order,
- * whatever node made the event. Ids are allocated before commit, so a missing id may still be
+ * One feed per node for every open stream. It follows the event log in id order (woken by
+ * commits on this node, after resting as long as its last fan-out took, at most 40 ms; every
+ * 200 ms for the others), so each frame goes out once, in order, whatever node made the event. Ids are allocated before commit, so a missing id may still be
  * in flight: the feed waits for it briefly, then goes on and keeps watching for it.
  */
 @Injectable()

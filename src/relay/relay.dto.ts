@@ -30,7 +30,7 @@ const EXTENDS_DOC = {
 } as const;
 
 /** Most receivers of one relay: nine rooms with the initiator's. */
-export const MAX_RECEIVERS = 8;
+const MAX_RECEIVERS = 8;
 
 export class RecvRoomDto {
   @ApiProperty({

@@ -92,7 +92,7 @@ export type Transition =
       next: RelaySnapshot;
       from: RelayStatus;
       reason: StopReason | '';
-      /** The rooms that moved, in the order they moved. */
+      /** The rooms that moved, in room order. */
       changes: RoomChange[];
     }
   | { kind: 'unchanged' }
@@ -111,12 +111,17 @@ export function isConnected(status: RelayStatus): boolean {
 
 /** A room takes part while invited, agreed or joined; rejected and left rooms are released. */
 export function isIn(room: RoomSnapshot): boolean {
-  return room.state === 'invited' || room.state === 'agreed' || room.state === 'joined';
+  return room.state === 'invited' || isRoomConnected(room);
+}
+
+/** Agreed or joined: a room that publishes into the others and takes their streams. */
+export function isRoomConnected(room: RoomSnapshot): boolean {
+  return room.state === 'agreed' || room.state === 'joined';
 }
 
 const refuse = (code: 403 | 601, message: string) => ({ kind: 'refused', code, message }) as const;
 
-export type RoomMove =
+type RoomMove =
   { kind: 'moved'; room: RoomSnapshot } | typeof UNCHANGED | ReturnType<typeof refuse>;
 
 /** The moves of one room (docs/concepts.md, "Room states"); the relay's status is not its concern. */
@@ -133,7 +138,7 @@ export function moveRoom(
   switch (action) {
     case 'accept':
       if (room.state === 'invited') return to('agreed');
-      return room.state === 'agreed' || room.state === 'joined' ? UNCHANGED : cannot();
+      return isRoomConnected(room) ? UNCHANGED : cannot();
     case 'reject':
       if (room.state === 'invited') return to('rejected', 'rejected');
       return room.state === 'rejected' ? UNCHANGED : cannot();

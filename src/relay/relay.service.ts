@@ -41,12 +41,12 @@ import {
   Actor,
   isConnected,
   isIn,
+  isRoomConnected,
   isTerminal,
   nextDeadline,
   openRelay,
   RelayAction,
   RelayTimers,
-  RoomSnapshot,
   transition,
 } from './relay.machine';
 import { applyScore, initialScores, parseChange, Scores } from './relay.score';
@@ -140,7 +140,7 @@ export class RelayService {
     const index = anchorOf(s, user);
     if (!isConnected(s.status))
       throw badStatus(`relay ${relayId} has no token in status ${s.status}`);
-    if (!connected(s.rooms[index])) {
+    if (!isRoomConnected(s.rooms[index])) {
       throw badStatus(`your room is ${s.rooms[index].state} in relay ${relayId}: no token`);
     }
     return this.tokenView(s, index);
@@ -364,6 +364,8 @@ export class RelayService {
       );
     }
     await this.relays.update(sql, next, s.version);
+    // An ended relay releases every room, those that left before too: for them the release
+    // matches nothing, and no path can leave a room claimed by a relay that is over.
     const released = isTerminal(next.status)
       ? next.rooms
       : t.changes.filter((c) => isIn(s.rooms[c.index]) && !isIn(c.room)).map((c) => c.room);
@@ -406,9 +408,9 @@ export class RelayService {
     const own = s.rooms[index];
     const expireAt = Math.floor(this.clock.now() / 1000) + this.config.relay.tokenTtlS;
     const relay_tokens =
-      isConnected(s.status) && connected(own)
+      isConnected(s.status) && isRoomConnected(own)
         ? s.rooms
-            .filter((r, i) => i !== index && connected(r))
+            .filter((r, i) => i !== index && isRoomConnected(r))
             .map((r) => ({
               room_id: r.roomId,
               relay_token: signRoomToken(this.config.qiniu, r.roomId, own.userId, expireAt),
@@ -429,9 +431,6 @@ function anchorOf(s: Relay, user: ClientUser): number {
   if (index < 0) throw forbidden(`you are not an anchor of relay ${s.relayId}`);
   return index;
 }
-
-/** Agreed or joined: a room that publishes into the others and takes their streams. */
-const connected = (room: RoomSnapshot) => room.state === 'agreed' || room.state === 'joined';
 
 const statusView = (s: Relay): RelayStatusView => ({
   relay_id: s.relayId,
