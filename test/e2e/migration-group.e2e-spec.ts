@@ -18,9 +18,9 @@ import { DataSource, MigrationInterface, Table } from 'typeorm';
 import { loadConfig } from '../../src/config/app.config';
 import { dataSourceOptions, MIGRATIONS } from '../../src/database/database.options';
 import { GroupRelays1764633600000 } from '../../src/database/migrations/1764633600000-group-relays';
-import { NO_TIMERS, serverCall, tokenFor } from '../factories';
+import { NO_TIMERS, serverCall, statusMoves, tokenFor } from '../factories';
 import { expectOk } from '../utils/assertions';
-import { qiniuRtc } from '../utils/qiniu-sdk';
+import { decodeRoomAccess, qiniuRtc } from '../utils/qiniu-sdk';
 import { openStream, SseClient } from '../utils/sse-client';
 import { FreshDatabase, freshDatabase, startTestApp, TestApp } from '../utils/test-app';
 
@@ -1063,23 +1063,13 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
       return page.list.slice(r.events.length);
     }
 
-    const moves = (events: any[]) =>
-      events
-        .filter((e) => e.type === 'relay.status_changed')
-        .map((e) => [e.data.from, e.data.to, e.data.reason]);
-
-    function decodeAccess(token: string): { roomName: string; userId: string; expireAt: number } {
-      const encoded = token.slice(token.lastIndexOf(':') + 1);
-      return JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
-    }
-
     /** One token, for the other room, signed for the caller as the qiniu SDK signs it. */
     function expectTokenFor(data: any, r: OldRelay, caller: OldAnchor, other: OldAnchor) {
       expect(data.relay_id).toBe(r.session.relayId);
       expect(data.relay_tokens.map((x: { room_id: string }) => x.room_id)).toEqual([other.roomId]);
       const [{ relay_token }] = data.relay_tokens;
       expect(data.relay_token).toBe(relay_token);
-      const access = decodeAccess(relay_token);
+      const access = decodeRoomAccess(relay_token);
       expect({ roomName: access.roomName, userId: access.userId }).toEqual({
         roomName: other.roomId,
         userId: caller.userId,
@@ -1173,7 +1163,7 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
         'relay.extends_updated',
         'relay.status_changed',
       ]);
-      expect(moves(added)).toEqual([
+      expect(statusMoves(added)).toEqual([
         [0, 1, ''],
         [1, 2, ''],
         [2, 4, ''],
@@ -1203,7 +1193,7 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
       });
       expect([await pkId(init), await pkId(recv)]).toEqual(['', '']);
       const added = await newEvents(r);
-      expect(moves(added)).toEqual([[1, 6, 'stopped']]);
+      expect(statusMoves(added)).toEqual([[1, 6, 'stopped']]);
       expect(added).toHaveLength(1);
       expect(added[0].data.session).toEqual(ended);
       // Both rooms are free for a new relay.
@@ -1223,7 +1213,7 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
       expect((await read(r2.session.relayId)).rooms).toEqual(
         roomsOf(r2.session.init, r2.session.recv, ['joined', 'joined']),
       );
-      expect(moves(await newEvents(r2))).toEqual([[2, 4, '']]);
+      expect(statusMoves(await newEvents(r2))).toEqual([[2, 4, '']]);
 
       const r3 = byName('3 receiver joined, scored');
       expect(expectOk(await server('POST', `/server/relay/${r3.session.relayId}/stop`))).toEqual({
@@ -1238,7 +1228,7 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
       });
       expect(ended.winner_room_id).toBe(r3.session.recv.roomId);
       expect([await pkId(r3.session.init), await pkId(r3.session.recv)]).toEqual(['', '']);
-      expect(moves(await newEvents(r3))).toEqual([[3, 6, 'admin']]);
+      expect(statusMoves(await newEvents(r3))).toEqual([[3, 6, 'admin']]);
     });
 
     it('a relay at 4: a score counts on top of the old ones, an old score_id stays used, the receiver’s stop ends it', async () => {
@@ -1285,7 +1275,7 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
         'relay.score_changed',
         'relay.status_changed',
       ]);
-      expect(moves(added)).toEqual([[4, 6, 'stopped']]);
+      expect(statusMoves(added)).toEqual([[4, 6, 'stopped']]);
     });
   });
 

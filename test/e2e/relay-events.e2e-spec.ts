@@ -12,6 +12,7 @@ import {
   NO_TIMERS,
   relayEvents,
   EventRow,
+  statusMoves,
 } from '../factories';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
@@ -45,12 +46,6 @@ describe('relay domain events', () => {
       await t.call('GET', `/client/relay/${relayId}`, { token: tokenFor(t, 'reader') }),
     );
   }
-
-  /** The status changes of a relay as [from, to, reason]. */
-  const moves = (rows: EventRow[]) =>
-    rows
-      .filter((e) => e.type === 'relay.status_changed')
-      .map((e) => [e.data.from, e.data.to, e.data.reason]);
 
   /** Runs `work` and expects it to add exactly one status_changed event, which it returns. */
   async function oneMove(r: RelayFixture, work: () => Promise<unknown>): Promise<EventRow> {
@@ -251,7 +246,7 @@ describe('relay domain events', () => {
         'relay.extends_updated',
         'relay.status_changed',
       ]);
-      expect(moves(rows)).toEqual([
+      expect(statusMoves(rows)).toEqual([
         [null, 0, ''],
         [0, 1, ''],
         [1, 2, ''],

@@ -20,7 +20,7 @@ import {
   NO_TIMERS,
   relayEvents,
 } from '../factories';
-import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
+import { closeNodes, HttpAnswer, startNodes, TestApp } from '../utils/test-app';
 import { writeFigures } from '../utils/test-output';
 
 const DATABASE = /^(mysql|mariadb):\/\//.test(process.env.DATABASE_URL ?? '') ? 'mysql' : 'sqlite';
@@ -63,19 +63,6 @@ function unexpected(answers: HttpAnswer[]) {
         !(o.status === 200 && o.code === 0) &&
         !(o.status === 409 && o.code === 601 && !DATABASE_WORDS.test(String(o.message))),
     );
-}
-
-async function startNodes(env: Record<string, string>): Promise<TestApp[]> {
-  const first = await startTestApp(env);
-  const others = await Promise.all(
-    [1, 2].map(() => startTestApp({ ...env, DATABASE_URL: first.databaseUrl })),
-  );
-  return [first, ...others];
-}
-
-async function closeNodes(nodes: TestApp[] | undefined): Promise<void> {
-  // The first node created the database and drops it, so it goes last.
-  for (const node of [...(nodes ?? [])].reverse()) await node.close();
 }
 
 async function getSession(t: TestApp, relayId: string, token: string): Promise<Session> {

@@ -19,7 +19,17 @@
 import { Clock } from '../../src/common/clock';
 import { LiveRoomService } from '../../src/live-room/live-room.service';
 import { RelayService } from '../../src/relay/relay.service';
-import { anchor, Anchor, EventRow, groupRelay, NO_TIMERS, relay, relayEvents } from '../factories';
+import {
+  anchor,
+  Anchor,
+  EventRow,
+  groupRelay,
+  NO_TIMERS,
+  relay,
+  relayEvents,
+  sessionRow,
+  SessionRow,
+} from '../factories';
 import { expectError, expectOk } from '../utils/assertions';
 import { startTestApp, TestApp } from '../utils/test-app';
 
@@ -48,14 +58,6 @@ type Brief =
   | { type: 'room'; room: string; user: string; from: string; to: string; reason: string }
   | { type: 'status'; from: number | null; to: number; reason: string }
   | { type: string };
-
-interface SessionRow {
-  status: number;
-  stopReason: string;
-  createdAt: number;
-  startAt: number | null;
-  stopAt: number | null;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -132,20 +134,7 @@ function harness(getApp: () => TestApp) {
     return expectOk(await t().call('GET', `/client/relay/${g.relayId}`, { token: g.init.token }));
   }
 
-  async function row(g: Group): Promise<SessionRow> {
-    const [r] = await t().dataSource.query(
-      'SELECT status, stop_reason AS stopReason, created_at AS createdAt, start_at AS startAt, ' +
-        'stop_at AS stopAt FROM relay_session WHERE relay_id = ?',
-      [g.relayId],
-    );
-    return {
-      status: Number(r.status),
-      stopReason: String(r.stopReason),
-      createdAt: Number(r.createdAt),
-      startAt: r.startAt === null ? null : Number(r.startAt),
-      stopAt: r.stopAt === null ? null : Number(r.stopAt),
-    };
-  }
+  const row = (g: Group): Promise<SessionRow> => sessionRow(t(), g.relayId);
 
   /** The relay's status, stop_reason and rooms, exactly. */
   async function expectRelay(g: Group, status: number, stopReason: string, states: RoomState[]) {
@@ -274,10 +263,9 @@ function clocked(getApp: () => TestApp, clock: TestClock, h: ReturnType<typeof h
     options: { mode?: 'auto' | 'invite'; duration_s?: number } = {},
   ): Promise<{ g: Group; t0: number }> {
     const t0 = clock.begin();
-    const fixture = await groupRelay(t(), receivers, options);
-    const g = { init: fixture.init, recvs: fixture.recvs, relayId: fixture.relayId };
+    const g = await groupRelay(t(), receivers, options);
     expect((await h.row(g)).createdAt).toBe(t0);
-    expect(fixture.started.relay_status).toBe(options.mode === 'invite' ? 0 : 1);
+    expect(g.started.relay_status).toBe(options.mode === 'invite' ? 0 : 1);
     return { g, t0 };
   }
 
@@ -820,8 +808,7 @@ describe('group relay rooms without heartbeats, at due times set by a moved cloc
 
   it("lets a silent receiver's room leave (room_offline) while the relay goes on; the silent initiator's room ends it room_offline", async () => {
     const t0 = clock.begin();
-    const f = await groupRelay(t, 3);
-    const g: Group = { init: f.init, recvs: f.recvs, relayId: f.relayId };
+    const g = await groupRelay(t, 3);
     const [a, b, c] = g.recvs;
     await h.act(g, 'started', g.init, 2);
     await h.act(g, 'started', a, 4);
@@ -907,8 +894,7 @@ describe('group relay timers in the background, with real 2 s timeouts', () => {
   });
 
   it("fires each room's timer within 2 s of its due time, once, and the relay goes on", async () => {
-    const f = await groupRelay(t, 3, { mode: 'invite' });
-    const g: Group = { init: f.init, recvs: f.recvs, relayId: f.relayId };
+    const g = await groupRelay(t, 3, { mode: 'invite' });
     const [a, b, c] = g.recvs;
     const { createdAt } = await h.row(g);
     await h.act(g, 'accept', a, 1);

@@ -8,7 +8,7 @@
 import {
   anchor,
   Anchor,
-  EventRow,
+  expectedFrame,
   groupRelay,
   GroupFixture,
   NO_TIMERS,
@@ -16,11 +16,12 @@ import {
   relayEvents,
   serverCall,
   SESSION_FIELDS,
+  statusMoves,
   tokenFor,
   uniqueUser,
 } from '../factories';
-import { qiniuRtc } from '../utils/qiniu-sdk';
-import { SseClient } from '../utils/sse-client';
+import { decodeRoomAccess, qiniuRtc } from '../utils/qiniu-sdk';
+import { frames, SseClient } from '../utils/sse-client';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 /** Timers off, and rooms never go offline however long the spec runs. */
@@ -62,36 +63,6 @@ function roomsOf(g: GroupFixture, states: string[]) {
     const [state, reason = ''] = states[i].split(':');
     return { room_id: a.liveId, user_id: a.userId, role: i === 0 ? 'init' : 'recv', state, reason };
   });
-}
-
-/** What the contract says a stored event looks like on a stream. */
-const expectedFrame = (e: EventRow) => ({
-  id: String(e.id),
-  event: e.type,
-  data: {
-    id: e.id,
-    type: e.type,
-    relay_id: e.relay_id,
-    app_id: e.app_id,
-    seq: e.seq,
-    occurred_at: new Date(e.occurred_at).toISOString(),
-    data: e.data,
-  },
-});
-
-const frames = (s: SseClient) =>
-  s.messages.map((m) => ({ id: m.id, event: m.event, data: JSON.parse(m.data) }));
-
-/** The [from, to, reason] of each status change. */
-const moves = (rows: EventRow[]) =>
-  rows
-    .filter((e) => e.type === 'relay.status_changed')
-    .map((e) => [e.data.from, e.data.to, e.data.reason]);
-
-/** The decoded access of a Qiniu room token. */
-function decodeAccess(token: string): { roomName: string; userId: string; expireAt: number } {
-  const encoded = token.slice(token.lastIndexOf(':') + 1);
-  return JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
 }
 
 describe('group relays', () => {
@@ -205,7 +176,7 @@ describe('group relays', () => {
     );
     for (const x of tokens) {
       expect(Object.keys(x).sort()).toEqual(['relay_token', 'room_id']);
-      const access = decodeAccess(x.relay_token);
+      const access = decodeRoomAccess(x.relay_token);
       expect(access.expireAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) + ttl - 2);
       expect(access.expireAt).toBeLessThanOrEqual(Math.ceil(after / 1000) + ttl + 2);
       const official = credentials.signJson({
@@ -312,7 +283,7 @@ describe('group relays', () => {
         const rows = await relayEvents(t, g.relayId);
         expect(rows.map((e) => e.type)).toEqual(Array(5).fill('relay.status_changed'));
         expect(rows.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
-        expect(moves(rows)).toEqual([
+        expect(statusMoves(rows)).toEqual([
           [null, 0, ''],
           [0, 1, ''],
           [1, 2, ''],
@@ -343,7 +314,7 @@ describe('group relays', () => {
           relay_status: 5,
         });
         await expectRelay(invite, 5, ['agreed', 'rejected:rejected'], 'rejected');
-        expect(moves(await relayEvents(t, invite.relayId))).toEqual([
+        expect(statusMoves(await relayEvents(t, invite.relayId))).toEqual([
           [null, 0, ''],
           [0, 5, 'rejected'],
         ]);
@@ -583,7 +554,7 @@ describe('group relays', () => {
       await act(g, 'started', b, 4);
       const s4 = await expectRelay(g, 4, ['joined', 'joined', 'joined', 'rejected:rejected']);
       expect(s4).toMatchObject({ start_at: s1.start_at, stop_at: null });
-      expect(moves(await relayEvents(t, g.relayId))).toEqual([
+      expect(statusMoves(await relayEvents(t, g.relayId))).toEqual([
         [null, 0, ''],
         [0, 1, ''],
         [1, 2, ''],
@@ -602,7 +573,7 @@ describe('group relays', () => {
       await expectRelay(g, 3, ['joined', 'left:stopped', 'agreed']);
       await act(g, 'started', b, 4);
       await expectRelay(g, 4, ['joined', 'left:stopped', 'joined']);
-      expect(moves(await relayEvents(t, g.relayId))).toEqual([
+      expect(statusMoves(await relayEvents(t, g.relayId))).toEqual([
         [null, 1, ''],
         [1, 3, ''],
         [3, 4, ''],
@@ -627,7 +598,7 @@ describe('group relays', () => {
         'room_stopped',
       );
       expect(s.stop_at).toMatch(TIME);
-      expect(moves(await relayEvents(t, g.relayId))).toEqual([
+      expect(statusMoves(await relayEvents(t, g.relayId))).toEqual([
         [null, 1, ''],
         [1, 2, ''],
         [2, 4, ''],
@@ -667,7 +638,7 @@ describe('group relays', () => {
       await expectRelay(h, 1, ['agreed', 'left:stopped', 'invited']);
       await act(h, 'reject', h.recvs[1], 6);
       await expectRelay(h, 6, ['agreed', 'left:stopped', 'rejected:rejected'], 'rejected');
-      expect(moves(await relayEvents(t, h.relayId))).toEqual([
+      expect(statusMoves(await relayEvents(t, h.relayId))).toEqual([
         [null, 0, ''],
         [0, 1, ''],
         [1, 6, 'rejected'],

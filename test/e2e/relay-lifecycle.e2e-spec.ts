@@ -12,6 +12,7 @@ import {
   uniqueUser,
   NO_TIMERS,
 } from '../factories';
+import { decodeRoomAccess } from '../utils/qiniu-sdk';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 const OTHER_APP = 'other_app';
@@ -43,11 +44,6 @@ function expectTimeBetween(value: string | null, before: number, after: number) 
   const ms = parseTime(value as string);
   expect(ms).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
   expect(ms).toBeLessThanOrEqual(after);
-}
-
-function decodeAccess(token: string): { roomName: string; userId: string } {
-  const encoded = token.slice(token.lastIndexOf(':') + 1);
-  return JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
 }
 
 function expectOk(answer: HttpAnswer) {
@@ -244,7 +240,7 @@ describe('relay lifecycle', () => {
         relay_token: expect.any(String),
         relay_tokens: [{ room_id: r.recv.liveId, relay_token: data.relay_token }],
       });
-      expect(decodeAccess(data.relay_token)).toMatchObject({
+      expect(decodeRoomAccess(data.relay_token)).toMatchObject({
         roomName: r.recv.liveId,
         userId: r.init.userId,
       });
@@ -255,7 +251,7 @@ describe('relay lifecycle', () => {
       const data = expectOk(
         await t.call('GET', `/client/relay/${r.relayId}/token`, { token: r.recv.token }),
       );
-      expect(decodeAccess(data.relay_token)).toMatchObject({
+      expect(decodeRoomAccess(data.relay_token)).toMatchObject({
         roomName: r.init.liveId,
         userId: r.recv.userId,
       });
@@ -305,7 +301,7 @@ describe('relay lifecycle', () => {
         relay_token: expect.any(String),
         relay_tokens: [{ room_id: r.init.liveId, relay_token: data.relay_token }],
       });
-      expect(decodeAccess(data.relay_token)).toMatchObject({
+      expect(decodeRoomAccess(data.relay_token)).toMatchObject({
         roomName: r.init.liveId,
         userId: r.recv.userId,
       });
@@ -334,7 +330,7 @@ describe('relay lifecycle', () => {
         const before = await get(r.relayId, r.init.token);
         const data = expectOk(await post(r.relayId, 'accept', r.recv.token));
         expect(data.relay_status).toBe(status);
-        expect(decodeAccess(data.relay_token).roomName).toBe(r.init.liveId);
+        expect(decodeRoomAccess(data.relay_token).roomName).toBe(r.init.liveId);
         expect(await get(r.relayId, r.init.token)).toEqual(before);
       }
     });

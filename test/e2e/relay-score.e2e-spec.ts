@@ -6,7 +6,6 @@
  */
 import { writeFigures } from '../utils/test-output';
 import { NO_TIMERS, relay, RelayFixture, relayEvents, serverCall, tokenFor } from '../factories';
-import { qiniuSignV2 } from '../utils/qiniu-sdk';
 import { openStream } from '../utils/sse-client';
 import { startWebhookReceiver, verifySignature } from '../utils/webhook-receiver';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
@@ -58,14 +57,7 @@ describe('PK scores', () => {
       expect(await read(r.relayId)).toMatchObject(expected);
       const list = expectOk(await t.call('GET', '/client/relay', { token: r.recv.token }));
       expect(list.list).toEqual([expect.objectContaining({ relay_id: r.relayId, ...expected })]);
-      const p = `/server/relay/${r.relayId}`;
-      const authorization = qiniuSignV2(
-        t.config.serverAccessKey,
-        t.config.serverSecretKey,
-        t.baseUrl + p,
-        'GET',
-      );
-      expect(expectOk(await t.call('GET', p, { headers: { authorization } }))).toMatchObject(
+      expect(expectOk(await serverCall(t, 'GET', `/server/relay/${r.relayId}`))).toMatchObject(
         expected,
       );
       const [created] = await relayEvents(t, r.relayId);
@@ -157,11 +149,7 @@ describe('PK scores', () => {
         ),
       ).toMatchObject({ duplicate: false, scores: { [other.init.liveId]: 1 } });
       // A retry after the end is still the same gift, while a room of another relay is not.
-      expectOk(
-        await t.call('POST', `/server/relay/${r.relayId}/stop`, {
-          headers: { authorization: sign(t, `/server/relay/${r.relayId}/stop`) },
-        }),
-      );
+      expectOk(await serverCall(t, 'POST', `/server/relay/${r.relayId}/stop`));
       expect(
         expectOk(await score(t, r.relayId, { room_id: a, delta: 10, score_id: 'gift:42' })),
       ).toMatchObject({
@@ -332,15 +320,6 @@ describe('PK scores in webhooks and streams', () => {
     }
   });
 });
-
-function sign(node: TestApp, path: string): string {
-  return qiniuSignV2(
-    node.config.serverAccessKey,
-    node.config.serverSecretKey,
-    node.baseUrl + path,
-    'POST',
-  );
-}
 
 const NODES = 3;
 const CALLERS = 20;

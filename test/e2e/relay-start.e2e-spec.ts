@@ -4,6 +4,7 @@
  */
 import * as qiniu from 'qiniu';
 import { anchor, Anchor, relay, tokenFor, uniqueUser, NO_TIMERS } from '../factories';
+import { decodeRoomAccess } from '../utils/qiniu-sdk';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 const OTHER_APP = 'other_app';
@@ -15,14 +16,6 @@ interface RtcCredentials {
 const QiniuRtcCredentials = (
   qiniu as unknown as { Credentials: new (accessKey: string, secretKey: string) => RtcCredentials }
 ).Credentials;
-
-interface RoomAccess {
-  appId: string;
-  roomName: string;
-  userId: string;
-  expireAt: number;
-  permission: string;
-}
 
 describe('POST /client/relay/start', () => {
   let t: TestApp;
@@ -84,11 +77,6 @@ describe('POST /client/relay/start', () => {
     for (const a of anchors) expect((await room(a)).pk_id).toBe('');
   }
 
-  function decodeAccess(token: string): RoomAccess {
-    const encoded = token.slice(token.lastIndexOf(':') + 1);
-    return JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as RoomAccess;
-  }
-
   /**
    * The token must be byte for byte what the official SDK signs for the same access, and
    * expire RELAY_TOKEN_TTL_S after it was made (`before`..`after` bracket the request).
@@ -101,7 +89,7 @@ describe('POST /client/relay/start', () => {
     after: number,
     ttl = 3600,
   ) {
-    const access = decodeAccess(token);
+    const access = decodeRoomAccess(token);
     expect(Number.isInteger(access.expireAt)).toBe(true);
     expect(access.expireAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) + ttl - 2);
     expect(access.expireAt).toBeLessThanOrEqual(Math.ceil(after / 1000) + ttl + 2);
@@ -230,7 +218,7 @@ describe('POST /client/relay/start', () => {
       const after = Date.now();
       expect(t.config.relay.tokenTtlS).toBe(3600);
       expectRoomToken(data.relay_token, recv.liveId, init.userId, before, after);
-      expect(decodeAccess(data.relay_token)).toEqual({
+      expect(decodeRoomAccess(data.relay_token)).toEqual({
         appId: t.config.qiniu.rtcAppId,
         roomName: recv.liveId,
         userId: init.userId,
@@ -261,7 +249,7 @@ describe('POST /client/relay/start', () => {
         });
         const after = Date.now();
         expect(answer.status).toBe(200);
-        const access = decodeAccess(answer.body.data.relay_token);
+        const access = decodeRoomAccess(answer.body.data.relay_token);
         expect(access.expireAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 600 - 2);
         expect(access.expireAt).toBeLessThanOrEqual(Math.ceil(after / 1000) + 600 + 2);
       } finally {

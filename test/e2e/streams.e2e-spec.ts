@@ -14,13 +14,14 @@ import {
   anchor,
   Anchor,
   EventRow,
+  expectedFrame,
   NO_TIMERS,
   relay,
   relayEvents,
   tokenFor,
   uniqueUser,
 } from '../factories';
-import { SseClient, SseConnectOptions, SseMessage } from '../utils/sse-client';
+import { frames, SseClient, SseConnectOptions, SseMessage } from '../utils/sse-client';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 const ENV = { ...NO_TIMERS, ROOM_HEARTBEAT_TIMEOUT_S: '0' };
@@ -36,30 +37,6 @@ async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): 
     await sleep(20);
   }
 }
-
-/** What the contract says a stored event looks like on the wire: `{id, type, ..., data}`. */
-function publicEvent(e: EventRow) {
-  return {
-    id: e.id,
-    type: e.type,
-    relay_id: e.relay_id,
-    app_id: e.app_id,
-    seq: e.seq,
-    occurred_at: new Date(e.occurred_at).toISOString(),
-    data: e.data,
-  };
-}
-
-/** The SSE message a stored event must arrive as. */
-const expectedFrame = (e: EventRow) => ({
-  id: String(e.id),
-  event: e.type,
-  data: publicEvent(e),
-});
-
-/** The messages of a stream, in the same shape. */
-const frames = (s: SseClient) =>
-  s.messages.map((m) => ({ id: m.id, event: m.event, data: JSON.parse(m.data) }));
 
 const dataOf = (m: SseMessage) => JSON.parse(m.data);
 const relayOf = (m: SseMessage): string => dataOf(m).relay_id;

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { anchor } from '../factories';
-import { startTestApp, TestApp } from '../utils/test-app';
+import { closeNodes, startNodes, TestApp } from '../utils/test-app';
 
 const RELAYS = 120;
 const INVITE_TIMEOUT_S = 4;
@@ -15,14 +15,10 @@ const env = { RELAY_INVITE_TIMEOUT_S: String(INVITE_TIMEOUT_S), ROOM_HEARTBEAT_T
 describe('timers on three nodes sharing one database', () => {
   let nodes: TestApp[];
   beforeAll(async () => {
-    const first = await startTestApp(env);
-    const others = await Promise.all(
-      [1, 2].map(() => startTestApp({ ...env, DATABASE_URL: first.databaseUrl })),
-    );
-    nodes = [first, ...others];
+    nodes = await startNodes(env);
   });
   afterAll(async () => {
-    for (const node of [...nodes].reverse()) await node.close();
+    await closeNodes(nodes);
   });
 
   it('ends every invitation exactly once, within 2 s of its deadline', async () => {

@@ -3,42 +3,19 @@
  * allowance (2 s for relay timers, 5 s for room heartbeats), exactly once, as a normal
  * transition (stop_at, stop_reason, rooms released, one event).
  */
-import { anchor, relay, RelayFixture, relayEvents } from '../factories';
+import { anchor, relay, RelayFixture, relayEvents, sessionRow, SessionRow } from '../factories';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 const TIMEOUT_S = 2;
 const HEARTBEAT_S = 3;
 
-interface SessionRow {
-  status: number;
-  stopReason: string;
-  createdAt: number;
-  startAt: number | null;
-  stopAt: number | null;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function row(t: TestApp, relayId: string): Promise<SessionRow> {
-  const [r] = await t.dataSource.query(
-    'SELECT status, stop_reason AS stopReason, created_at AS createdAt, start_at AS startAt, stop_at AS stopAt ' +
-      'FROM relay_session WHERE relay_id = ?',
-    [relayId],
-  );
-  return {
-    status: Number(r.status),
-    stopReason: String(r.stopReason),
-    createdAt: Number(r.createdAt),
-    startAt: r.startAt === null ? null : Number(r.startAt),
-    stopAt: r.stopAt === null ? null : Number(r.stopAt),
-  };
-}
 
 /** Polls until the relay has ended, or gives up after `withinMs`. */
 async function ended(t: TestApp, relayId: string, withinMs: number): Promise<SessionRow> {
   const until = Date.now() + withinMs;
   for (;;) {
-    const r = await row(t, relayId);
+    const r = await sessionRow(t, relayId);
     if (r.status >= 5 || Date.now() > until) return r;
     await sleep(100);
   }
@@ -118,7 +95,7 @@ describe('relay timers', () => {
     await t.call('POST', `/client/relay/${r.relayId}/started`, { token: r.init.token });
     await t.call('POST', `/client/relay/${r.relayId}/started`, { token: r.recv.token });
     await sleep(TIMEOUT_S * 1000 + 1500);
-    expect((await row(t, r.relayId)).status).toBe(4);
+    expect((await sessionRow(t, r.relayId)).status).toBe(4);
     await t.call('POST', `/client/relay/${r.relayId}/stop`, { token: r.init.token });
   });
 

@@ -14,6 +14,7 @@ import {
   anchor,
   EventRow,
   NO_TIMERS,
+  publicEvent,
   relay,
   relayEvents,
   tokenFor,
@@ -57,19 +58,6 @@ async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(50);
   }
-}
-
-/** An event as section 6 defines its JSON, from the row the app stored. */
-function publicEvent(row: EventRow) {
-  return {
-    id: row.id,
-    type: row.type,
-    relay_id: row.relay_id,
-    app_id: row.app_id,
-    seq: row.seq,
-    occurred_at: new Date(row.occurred_at).toISOString(),
-    data: row.data,
-  };
 }
 
 /** A server API call signed with Qiniu MAC (util.generateAccessTokenV2), or not signed at all. */

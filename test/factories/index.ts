@@ -106,6 +106,31 @@ export const SESSION_FIELDS = [
 /** Settings that switch the relay timers off, for specs whose subject is not time. */
 export const NO_TIMERS = { RELAY_INVITE_TIMEOUT_S: '0', RELAY_JOIN_TIMEOUT_S: '0' };
 
+/** The times and outcome of a relay as stored in relay_session (times in epoch ms). */
+export interface SessionRow {
+  status: number;
+  stopReason: string;
+  createdAt: number;
+  startAt: number | null;
+  stopAt: number | null;
+}
+
+/** The relay's relay_session row, read straight from the database. */
+export async function sessionRow(t: TestApp, relayId: string): Promise<SessionRow> {
+  const [r] = await t.dataSource.query(
+    'SELECT status, stop_reason AS stopReason, created_at AS createdAt, start_at AS startAt, ' +
+      'stop_at AS stopAt FROM relay_session WHERE relay_id = ?',
+    [relayId],
+  );
+  return {
+    status: Number(r.status),
+    stopReason: String(r.stopReason),
+    createdAt: Number(r.createdAt),
+    startAt: r.startAt === null ? null : Number(r.startAt),
+    stopAt: r.stopAt === null ? null : Number(r.stopAt),
+  };
+}
+
 export interface EventRow {
   id: number;
   type: string;
@@ -115,6 +140,35 @@ export interface EventRow {
   occurred_at: number;
   data: any;
 }
+
+/** What the contract says a stored event looks like on the wire: `{id, type, ..., data}`. */
+export function publicEvent(e: EventRow) {
+  return {
+    id: e.id,
+    type: e.type,
+    relay_id: e.relay_id,
+    app_id: e.app_id,
+    seq: e.seq,
+    occurred_at: new Date(e.occurred_at).toISOString(),
+    data: e.data,
+  };
+}
+
+/** The SSE message a stored event must arrive as (compare with `frames` of test/utils/sse-client). */
+export const expectedFrame = (e: EventRow) => ({
+  id: String(e.id),
+  event: e.type,
+  data: publicEvent(e),
+});
+
+/**
+ * The [from, to, reason] of each relay.status_changed among `rows` (stored rows or events as the
+ * API answers them), in their order.
+ */
+export const statusMoves = (rows: { type: string; data: any }[]) =>
+  rows
+    .filter((e) => e.type === 'relay.status_changed')
+    .map((e) => [e.data.from, e.data.to, e.data.reason]);
 
 /** The relay's domain events as stored, in log order. */
 export async function relayEvents(t: TestApp, relayId: string): Promise<EventRow[]> {

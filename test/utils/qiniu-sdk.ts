@@ -35,3 +35,18 @@ export function qiniuSignV2(
   const mac = new qiniu.auth.digest.Mac(accessKey, secretKey);
   return qiniu.util.generateAccessTokenV2(mac, url, method, contentType as string, body, headers);
 }
+
+/** The access a Qiniu room token carries (the JSON the SDK's `signJson` signs). */
+export interface RoomAccess {
+  appId: string;
+  roomName: string;
+  userId: string;
+  expireAt: number;
+  permission: string;
+}
+
+/** The decoded access of a Qiniu room token (`<ak>:<sign>:<base64url access>`). */
+export function decodeRoomAccess(token: string): RoomAccess {
+  const encoded = token.slice(token.lastIndexOf(':') + 1);
+  return JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as RoomAccess;
+}

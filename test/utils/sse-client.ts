@@ -354,6 +354,10 @@ export class SseClient {
   }
 }
 
+/** The messages of a stream as `{id, event, data}`, data parsed (the shape of `expectedFrame`). */
+export const frames = (s: SseClient) =>
+  s.messages.map((m) => ({ id: m.id, event: m.event, data: JSON.parse(m.data) }));
+
 /** Opens an event stream; shorthand for SseClient.connect. */
 export function openStream(
   baseUrl: string,

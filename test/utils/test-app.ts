@@ -133,6 +133,24 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 }
 
 /**
+ * Three apps on one database, as three nodes behind a load balancer: the first creates the
+ * database (a fresh one), the other two are started on it. Close them with `closeNodes`.
+ */
+export async function startNodes(env: Record<string, string>): Promise<TestApp[]> {
+  const first = await startTestApp(env);
+  const others = await Promise.all(
+    [1, 2].map(() => startTestApp({ ...env, DATABASE_URL: first.databaseUrl })),
+  );
+  return [first, ...others];
+}
+
+/** Closes the nodes of `startNodes` (if they started), the first last. */
+export async function closeNodes(nodes: TestApp[] | undefined): Promise<void> {
+  // The first node created the database and drops it, so it goes last.
+  for (const node of [...(nodes ?? [])].reverse()) await node.close();
+}
+
+/**
  * A CORS preflight is answered by the CORS layer before any route, and OpenAPI has no way to
  * describe it; its answer is checked by the CORS specs themselves.
  */
