@@ -13,6 +13,7 @@ import { RetentionIndexes1764374400000 } from './migrations/1764374400000-retent
 import { Scores1764460800000 } from './migrations/1764460800000-scores';
 import { IdempotencyKeys1764547200000 } from './migrations/1764547200000-idempotency-keys';
 import { GroupRelays1764633600000 } from './migrations/1764633600000-group-relays';
+import { RoomsJsonWider1764720000000 } from './migrations/1764720000000-rooms-json-wider';
 import { IdempotencyKey, SqliteIdempotencyKey } from '../idempotency/idempotency-key.entity';
 import { SqliteWebhookDelivery, WebhookDelivery } from '../notification/webhook-delivery.entity';
 
@@ -43,6 +44,7 @@ export const MIGRATIONS = [
   Scores1764460800000,
   IdempotencyKeys1764547200000,
   GroupRelays1764633600000,
+  RoomsJsonWider1764720000000,
 ];
 
 /**
