@@ -1,11 +1,13 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { RateLimiter } from './auth/rate-limit.guard';
+import { ENTITIES } from './app.schema';
 import { Clock } from './common/clock';
 import { APP_CONFIG, AppConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
 import { EventLogModule } from './event-log/event-log.module';
 import { HealthModule } from './health/health.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { LiveRoomModule } from './live-room/live-room.module';
 import { NotificationModule } from './notification/notification.module';
 import { ObservabilityModule } from './observability/observability.module';
@@ -31,11 +33,12 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.with(config),
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         EventLogModule,
         ObservabilityModule,
         AuthModule,
         HealthModule,
+        IdempotencyModule,
         LiveRoomModule,
         RelayModule,
         NotificationModule,

@@ -1,4 +1,4 @@
-import { RequestIdentity } from '../observability/request-identity';
+import { RequestIdentity } from '../common/request-identity';
 
 /** Who is calling the client API, from the verified JWT, and the request it came with. */
 export interface ClientUser extends RequestIdentity {

@@ -1,6 +1,6 @@
 import { HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
-import { identityFields, RequestIdentity } from '../observability/request-identity';
+import { identityFields, RequestIdentity } from './request-identity';
 import { DomainError, ErrorCode } from './domain.error';
 
 export interface ErrorEnvelope {

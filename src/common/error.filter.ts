@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { identityOf } from '../observability/request-identity';
+import { identityOf } from './request-identity';
 import { isUnroutedError, toErrorAnswer } from './envelope';
 
 @Catch()

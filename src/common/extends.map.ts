@@ -78,9 +78,13 @@ export function mergeExtends(current: ExtendsMap, patch: ExtendsPatch): ExtendsM
   return { merged, changed };
 }
 
-/** The stored JSON of the extends a room or relay is created with (absent: empty). */
-export function initialExtendsJson(value: unknown): string {
-  return serializeExtends(
-    value === undefined ? {} : (parseExtends(value, 'extends', false) as ExtendsMap),
-  );
+/** The extends a room or relay is created with (absent: empty), checked to fit its column. */
+export function initialExtends(value: unknown): ExtendsMap {
+  const map = value === undefined ? {} : (parseExtends(value, 'extends', false) as ExtendsMap);
+  serializeExtends(map);
+  return map;
 }
+
+/** The stored JSON of the extends a room is created with. */
+export const initialExtendsJson = (value: unknown): string =>
+  serializeExtends(initialExtends(value));

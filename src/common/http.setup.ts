@@ -4,9 +4,7 @@ import { Duplex } from 'node:stream';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import { Logger } from 'pino';
-import { Counter, Histogram } from 'prom-client';
-import { Metrics } from '../observability/metrics.service';
-import { identityFields, identityOf } from '../observability/request-identity';
+import { identityFields, identityOf } from './request-identity';
 import { badRequest } from './domain.error';
 
 declare module 'fastify' {
@@ -166,6 +164,11 @@ function securityHeaders(): Record<string, string> {
   return headers;
 }
 
+/** Told of every answer, by route template (for the HTTP metrics). */
+export interface RequestObserver {
+  answered(method: string, route: string, status: number, seconds: number): void;
+}
+
 /** Every JSON answer is an envelope, except the OpenAPI document that Swagger UI reads. */
 const wrapsInEnvelope = (url: string) => !url.startsWith('/docs');
 
@@ -175,7 +178,11 @@ const wrapsInEnvelope = (url: string) => !url.startsWith('/docs');
  * instead of an rxjs interceptor, which costs tens of microseconds a request). Parser errors
  * reach Nest's exception filter.
  */
-export function setUpHttp(fastify: FastifyInstance, logger: Logger, metrics: Metrics): void {
+export function setUpHttp(
+  fastify: FastifyInstance,
+  logger: Logger,
+  observer: RequestObserver,
+): void {
   const routes = new RouteTable();
   const security = securityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -190,27 +197,10 @@ export function setUpHttp(fastify: FastifyInstance, logger: Logger, metrics: Met
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
   fastify.decorate('allowedMethods', (url: string) => routes.methodsOf(url));
 
-  // The series of each (method, route, status), looked up once: prom-client otherwise hashes
-  // the label object on every request. Routes are templates, so the map stays small.
-  const series = new Map<
-    string,
-    { requests: ReturnType<Counter['labels']>; duration: ReturnType<Histogram['labels']> }
-  >();
   fastify.addHook('onResponse', (request, reply, done) => {
     // The route template, not the URL: bounded label values, and no ?access_token= in logs.
     const route = request.routeOptions.url ?? 'unmatched';
-    const key = `${request.method} ${route} ${reply.statusCode}`;
-    let one = series.get(key);
-    if (one === undefined) {
-      const labels = [request.method, route, String(reply.statusCode)];
-      one = {
-        requests: metrics.httpRequests.labels(...labels),
-        duration: metrics.httpDuration.labels(...labels),
-      };
-      series.set(key, one);
-    }
-    one.requests.inc();
-    one.duration.observe(reply.elapsedTime / 1000);
+    observer.answered(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (route !== '/healthz' && route !== '/readyz' && route !== '/metrics') {
       logger.info(
         {

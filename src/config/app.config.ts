@@ -12,7 +12,7 @@ import {
   ValidateIf,
   validateSync,
 } from 'class-validator';
-import type { RelayEventData } from '../relay/relay.events';
+import { EVENT_TYPES, EventType } from '../common/event-type';
 
 /**
  * Development keys let `npm start` work with no configuration at all. They are public (they
@@ -29,17 +29,6 @@ export const DEV_KEYS = {
 } as const;
 
 type DevKeyName = keyof typeof DEV_KEYS;
-
-export type EventType = keyof RelayEventData;
-
-/** A Record rather than a list, so an event type added to RelayEventData must be added here. */
-const EVENT_TYPE_SET: Record<EventType, true> = {
-  'relay.status_changed': true,
-  'relay.room_changed': true,
-  'relay.extends_updated': true,
-  'relay.score_changed': true,
-};
-export const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as EventType[];
 
 export interface ServerKey {
   accessKey: string;
@@ -304,7 +293,7 @@ function previousKeys(
 function webhookEventTypes(value: string): { types: EventType[]; problems: string[] } {
   const listed = [...new Set(listOf(value))];
   if (listed.length === 0) return { types: [...EVENT_TYPES], problems: [] };
-  const unknown = listed.filter((type) => !(EVENT_TYPES as string[]).includes(type));
+  const unknown = listed.filter((type) => !(EVENT_TYPES as readonly string[]).includes(type));
   return {
     types: EVENT_TYPES.filter((type) => listed.includes(type)),
     problems: unknown.map(

@@ -3,9 +3,6 @@ import { dirname } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MysqlConnectionOptions } from 'typeorm/driver/mysql/MysqlConnectionOptions';
 import { AppConfig } from '../config/app.config';
-import { LiveRoom } from '../live-room/live-room.entity';
-import { RelayEvent, SqliteRelayEvent } from '../event-log/event-log.entity';
-import { RelayMember, RelayScoreId, RelaySession, SqliteRelaySession } from '../relay/relay.entity';
 import { InitialSchema1764115200000 } from './migrations/1764115200000-initial-schema';
 import { RoomSilenceIndex1764201600000 } from './migrations/1764201600000-room-silence-index';
 import { Notifications1764288000000 } from './migrations/1764288000000-notifications';
@@ -14,28 +11,16 @@ import { Scores1764460800000 } from './migrations/1764460800000-scores';
 import { IdempotencyKeys1764547200000 } from './migrations/1764547200000-idempotency-keys';
 import { GroupRelays1764633600000 } from './migrations/1764633600000-group-relays';
 import { RoomsJsonWider1764720000000 } from './migrations/1764720000000-rooms-json-wider';
-import { IdempotencyKey, SqliteIdempotencyKey } from '../idempotency/idempotency-key.entity';
-import { SqliteWebhookDelivery, WebhookDelivery } from '../notification/webhook-delivery.entity';
 
-/** The migrations create auto-increment keys as BIGINT on MySQL/MariaDB and INTEGER on SQLite. */
-export const ENTITIES = [
-  LiveRoom,
-  RelaySession,
-  RelayEvent,
-  WebhookDelivery,
-  IdempotencyKey,
-  RelayScoreId,
-  RelayMember,
-];
-const SQLITE_ENTITIES = [
-  LiveRoom,
-  SqliteRelaySession,
-  SqliteRelayEvent,
-  SqliteWebhookDelivery,
-  SqliteIdempotencyKey,
-  RelayScoreId,
-  RelayMember,
-];
+/**
+ * The entities that describe the tables, given by the application that lists its modules' (the
+ * database knows no feature). The migrations create auto-increment keys as BIGINT on
+ * MySQL/MariaDB and INTEGER on SQLite, hence a list for each.
+ */
+export interface EntityLists {
+  mysql: DataSourceOptions['entities'];
+  sqlite: DataSourceOptions['entities'];
+}
 export const MIGRATIONS = [
   InitialSchema1764115200000,
   RoomSilenceIndex1764201600000,
@@ -53,7 +38,10 @@ export const MIGRATIONS = [
  * from ts-node, jest and dist/. Asynchronous because on a MySQL-protocol URL it asks the server
  * what it is (see serverType).
  */
-export async function dataSourceOptions(config: AppConfig): Promise<DataSourceOptions> {
+export async function databaseOptions(
+  config: AppConfig,
+  entities: EntityLists,
+): Promise<DataSourceOptions> {
   const common = {
     migrations: MIGRATIONS,
     // Whether to migrate at start; the app does it under a lock (migration.lock.ts), and the
@@ -75,7 +63,7 @@ export async function dataSourceOptions(config: AppConfig): Promise<DataSourceOp
       ...common,
       ...connection,
       type: await serverType(connection, config.database.flavour),
-      entities: ENTITIES,
+      entities: entities.mysql,
       poolSize: 20,
     };
   }
@@ -84,7 +72,7 @@ export async function dataSourceOptions(config: AppConfig): Promise<DataSourceOp
   return {
     ...common,
     type: 'better-sqlite3',
-    entities: SQLITE_ENTITIES,
+    entities: entities.sqlite,
     database: file,
     enableWAL: true,
     timeout: 5000,

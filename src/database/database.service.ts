@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2';
 import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
-import { identityFields, RequestIdentity } from '../observability/request-identity';
+import { identityFields, RequestIdentity } from '../common/request-identity';
 
 /** Reading outside a transaction; every statement is parameterised with `?`. */
 export interface SqlReader {

@@ -71,6 +71,26 @@ const COLUMNS =
 
 export type AppendHook = (sql: Sql, event: LoggedEvent) => Promise<void>;
 
+/**
+ * Asked before expired events are deleted, inside the deleting transaction: deletes what it keeps
+ * for those events and answers the ids of those that must stay for now.
+ */
+export type PurgeHook = (sql: Sql, eventIds: number[]) => Promise<number[]>;
+
+/** Where a retention pass has got to in the order of idx_relay_event_occurred. */
+export interface LogPosition {
+  occurredAt: number;
+  id: number;
+}
+
+/**
+ * The oldest events that occurred before a cutoff, after a position: a range of
+ * idx_relay_event_occurred (whose entries end with the primary key, so the order is served).
+ */
+export const EXPIRED_EVENTS_SQL =
+  'SELECT id, occurred_at AS occurredAt FROM relay_event WHERE occurred_at < ? ' +
+  'AND (occurred_at > ? OR (occurred_at = ? AND id > ?)) ORDER BY occurred_at, id LIMIT ?';
+
 /** Hears a committed event; `data` is the event's data as written, not yet JSON. */
 type CommittedListener = (event: LoggedEvent, data: unknown) => void;
 
@@ -93,6 +113,7 @@ export interface ReplayFilter {
 @Injectable()
 export class EventLog {
   private readonly appendHooks: AppendHook[] = [];
+  private readonly purgeHooks: PurgeHook[] = [];
   private readonly committedListeners: CommittedListener[] = [];
 
   constructor(private readonly db: Database) {}
@@ -103,6 +124,10 @@ export class EventLog {
 
   onCommitted(listener: CommittedListener): void {
     this.committedListeners.push(listener);
+  }
+
+  onPurge(hook: PurgeHook): void {
+    this.purgeHooks.push(hook);
   }
 
   async append(sql: Sql, e: NewEvent): Promise<LoggedEvent> {
@@ -174,5 +199,40 @@ export class EventLog {
         [f.appId, f.afterId, needle, f.limit],
       ),
     );
+  }
+
+  /**
+   * Deletes the events that occurred before `cutoff`, at most `limit` of them after `after` in
+   * occurrence order, except those a purge hook keeps. Answers the position of the last event
+   * looked at (null when none was) and how many were deleted.
+   */
+  async purge(
+    sql: Sql,
+    cutoff: number,
+    after: LogPosition | null,
+    limit: number,
+  ): Promise<{ last: LogPosition | null; found: number; deleted: number }> {
+    const from = after ?? { occurredAt: -1, id: 0 };
+    const found = (
+      await sql.rows<LogPosition>(EXPIRED_EVENTS_SQL, [
+        cutoff,
+        from.occurredAt,
+        from.occurredAt,
+        from.id,
+        limit,
+      ])
+    ).map((row) => ({ occurredAt: Number(row.occurredAt), id: Number(row.id) }));
+    if (found.length === 0) return { last: null, found: 0, deleted: 0 };
+    const kept = new Set<number>();
+    const ids = found.map((e) => e.id);
+    for (const hook of this.purgeHooks) for (const id of await hook(sql, ids)) kept.add(id);
+    const expired = ids.filter((id) => !kept.has(id));
+    if (expired.length > 0) {
+      await sql.run(
+        `DELETE FROM relay_event WHERE id IN (${expired.map(() => '?').join(', ')})`,
+        expired,
+      );
+    }
+    return { last: found[found.length - 1], found: found.length, deleted: expired.length };
   }
 }

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
-import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
 import { badRequest, badStatus, DomainError, ErrorCode } from '../common/domain.error';
+import { identityFields, RequestIdentity } from '../common/request-identity';
 import { Database, Sql } from '../database/database.service';
-import { identityFields } from '../observability/request-identity';
 import { IdempotencyRecord, IdempotencyScope, IdempotencyStore } from './idempotency.store';
 
 /** How long a key answers with its first answer. */
@@ -42,16 +41,14 @@ export class IdempotencyService {
     private readonly clock: Clock,
   ) {}
 
-  /** Runs `work` under `key` of `user`; without a key, just runs it (no database round trip). */
+  /** Runs `work` under the key of `scope`, for the request `who`. */
   async run<T>(
     reply: FastifyReply,
-    user: ClientUser,
-    key: string | undefined,
+    who: RequestIdentity,
+    scope: IdempotencyScope,
     body: unknown,
-    work: (keep?: KeepAnswer) => Promise<T>,
+    work: (keep: KeepAnswer) => Promise<T>,
   ): Promise<T> {
-    if (key === undefined) return work();
-    const scope: IdempotencyScope = { appId: user.appId, userId: user.userId, key };
     const fingerprint = createHash('sha256').update(canonicalJson(body)).digest('hex');
     const now = this.clock.now();
     const { claimed, row } = await this.db.transaction(async (sql) => {
@@ -66,9 +63,9 @@ export class IdempotencyService {
           row.createdAt <= now - IDEMPOTENCY_LEASE_MS);
       if (stale) await this.store.reclaim(sql, row, fingerprint, now);
       return { claimed: stale, row };
-    }, user);
+    }, who);
     if (!claimed) return this.answerFromRow<T>(reply, row, fingerprint);
-    return this.runClaimed(user, row.id, now, work);
+    return this.runClaimed(who, row.id, now, work);
   }
 
   private answerFromRow<T>(reply: FastifyReply, row: IdempotencyRecord, fingerprint: string): T {
@@ -85,7 +82,7 @@ export class IdempotencyService {
   }
 
   private async runClaimed<T>(
-    user: ClientUser,
+    who: RequestIdentity,
     id: number,
     claimedAt: number,
     work: (keep: KeepAnswer) => Promise<T>,
@@ -111,12 +108,12 @@ export class IdempotencyService {
                   message: error.message,
                 })
               : this.store.release(sql, id, claimedAt),
-          user,
+          who,
         )
         .catch((storeError: unknown) =>
           this.logger.error(
             `storing an idempotent answer failed: ${String(storeError)}`,
-            identityFields(user),
+            identityFields(who),
           ),
         );
       throw error;

@@ -93,4 +93,23 @@ export class IdempotencyStore {
       [id, claimedAt],
     );
   }
+
+  /**
+   * Deletes at most `limit` keys claimed at or before `cutoff`, oldest first; answers how many it
+   * found. Served by idx_idempotency_key_created. A key claimed afresh meanwhile (its created_at
+   * moved) is not deleted: the DELETE repeats the age condition.
+   */
+  async deleteExpired(sql: Sql, cutoff: number, limit: number): Promise<number> {
+    const found = await sql.rows<{ id: number }>(
+      'SELECT id FROM idempotency_key WHERE created_at <= ? ORDER BY created_at LIMIT ?',
+      [cutoff, limit],
+    );
+    if (found.length === 0) return 0;
+    const ids = found.map((row) => Number(row.id));
+    await sql.run(
+      `DELETE FROM idempotency_key WHERE id IN (${ids.map(() => '?').join(', ')}) AND created_at <= ?`,
+      [...ids, cutoff],
+    );
+    return found.length;
+  }
 }

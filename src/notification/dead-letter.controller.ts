@@ -12,8 +12,8 @@ import { ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { QiniuMacGuard } from '../auth/qiniu-mac.guard';
 import { ApiEnvelope, DATABASE_ERRORS, SERVER_ERRORS } from '../common/api-envelope.decorator';
 import { badRequest } from '../common/domain.error';
-import { RequestIdentity } from '../observability/request-identity';
-import { Requester } from '../observability/request-identity.decorator';
+import { RequestIdentity } from '../common/request-identity';
+import { Requester } from '../common/request-identity.decorator';
 import { DeliveryListView, DeliveryView, ListDeliveriesQuery } from './dead-letter.dto';
 import { DeadLetterService } from './dead-letter.service';
 

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
+import { RelayModule } from '../relay/relay.module';
 import { DeadLetterController } from './dead-letter.controller';
 import { DeadLetterService } from './dead-letter.service';
+import { EventHistoryController } from './event-history.controller';
+import { EventHistoryService } from './event-history.service';
 import { EventStreamController } from './event-stream.controller';
 import { EventStreamHub } from './event-stream.hub';
 import { EventStreamService } from './event-stream.service';
@@ -8,12 +11,14 @@ import { WebhookDeliveryStore } from './webhook-delivery.store';
 import { WebhookDispatcher } from './webhook.dispatcher';
 import { WebhookSender } from './webhook.sender';
 
-/** Everything that consumes the event log: webhooks and server-sent event streams. */
+/** Everything that reads the event log: webhooks, server-sent event streams, relay histories. */
 @Module({
-  controllers: [EventStreamController, DeadLetterController],
+  imports: [RelayModule],
+  controllers: [EventStreamController, DeadLetterController, EventHistoryController],
   providers: [
     EventStreamHub,
     EventStreamService,
+    EventHistoryService,
     WebhookDeliveryStore,
     WebhookSender,
     WebhookDispatcher,

@@ -1,70 +1,73 @@
 import { Injectable } from '@nestjs/common';
-import { Sql, SqlReader } from '../database/database.service';
-import { EventRecord } from '../event-log/event-log.service';
+import { Database, Sql, SqlReader } from '../database/database.service';
+import { marks, Table } from '../database/table';
 import { DeliveryStatus } from './webhook-delivery.entity';
 
-/** A delivery with its event, as the dispatcher sends it and the dead-letter API lists it. */
-export interface DeliveryWithEvent {
+/** One event to one URL, with its whole retry state. */
+export interface Delivery {
   id: number;
+  eventId: number;
   url: string;
   status: DeliveryStatus;
   attempts: number;
-  nextAttemptAt: number;
-  lastError: string;
-  event: EventRecord;
-}
-
-const SELECT =
-  'SELECT d.id, d.url, d.status, d.attempts, d.next_attempt_at AS nextAttemptAt, d.last_error AS lastError, ' +
-  'e.id AS eventId, e.type, e.relay_id AS relayId, e.app_id AS appId, e.seq, e.occurred_at AS occurredAt, e.data ' +
-  'FROM webhook_delivery d JOIN relay_event e ON e.id = d.event_id';
-
-type Row = Omit<DeliveryWithEvent, 'event'> & {
-  eventId: number;
-  type: string;
-  relayId: string;
-  appId: string;
-  seq: number;
-  occurredAt: number;
-  data: string;
-};
-
-function toDelivery(r: Row): DeliveryWithEvent {
-  return {
-    id: Number(r.id),
-    url: r.url,
-    status: r.status,
-    attempts: Number(r.attempts),
-    nextAttemptAt: Number(r.nextAttemptAt),
-    lastError: r.lastError,
-    event: {
-      id: Number(r.eventId),
-      type: r.type,
-      relayId: r.relayId,
-      appId: r.appId,
-      seq: Number(r.seq),
-      occurredAt: Number(r.occurredAt),
-      data: r.data,
-    },
-  };
-}
-
-export interface AttemptResult {
-  status: DeliveryStatus;
-  attempts: number;
+  /** When the next attempt is due; while one is in flight, the end of its lease. */
   nextAttemptAt: number;
   lastError: string;
   deliveredAt: number | null;
+  createdAt: number;
+  updatedAt: number;
 }
+
+const DELIVERY = new Table<Delivery>('webhook_delivery', {
+  id: { name: 'id', number: true },
+  eventId: { name: 'event_id', number: true },
+  url: 'url',
+  status: 'status',
+  attempts: { name: 'attempts', number: true },
+  nextAttemptAt: { name: 'next_attempt_at', number: true },
+  lastError: 'last_error',
+  deliveredAt: { name: 'delivered_at', number: true },
+  createdAt: { name: 'created_at', number: true },
+  updatedAt: { name: 'updated_at', number: true },
+});
+
+const SELECT = `SELECT ${DELIVERY.select()} FROM webhook_delivery`;
+const INSERT = DELIVERY.insert(['id']);
+const COMPLETE = DELIVERY.update(
+  ['status', 'attempts', 'nextAttemptAt', 'lastError', 'deliveredAt', 'updatedAt'],
+  'id = ? AND next_attempt_at = ?',
+);
+const REQUEUE = DELIVERY.update(
+  ['status', 'attempts', 'nextAttemptAt', 'lastError', 'deliveredAt', 'updatedAt'],
+  "id = ? AND status <> 'pending'",
+);
+
+export type AttemptResult = Pick<
+  Delivery,
+  'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'deliveredAt'
+>;
 
 /** SQL for webhook deliveries: one row per event and URL, holding its whole retry state. */
 @Injectable()
 export class WebhookDeliveryStore {
+  constructor(private readonly db: Database) {}
+
   async queue(sql: Sql, eventId: number, urls: string[], now: number): Promise<void> {
+    const rows = urls.map((url): Delivery => ({
+      id: 0,
+      eventId,
+      url,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      lastError: '',
+      deliveredAt: null,
+      createdAt: now,
+      updatedAt: now,
+    }));
     await sql.run(
-      'INSERT INTO webhook_delivery (event_id, url, status, attempts, next_attempt_at, last_error, delivered_at, ' +
-        `created_at, updated_at) VALUES ${urls.map(() => "(?, ?, 'pending', 0, ?, '', NULL, ?, ?)").join(', ')}`,
-      urls.flatMap((url) => [eventId, url, now, now, now]),
+      INSERT.rows(rows.length),
+      rows.flatMap((row) => INSERT.params(row)),
     );
   }
 
@@ -93,30 +96,18 @@ export class WebhookDeliveryStore {
   /** Records an attempt's outcome, unless the lease ran out and another node took over. */
   async complete(
     sql: Sql,
-    id: number,
+    d: Delivery,
     leaseUntil: number,
     r: AttemptResult,
     now: number,
   ): Promise<void> {
-    await sql.run(
-      'UPDATE webhook_delivery SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, delivered_at = ?, ' +
-        'updated_at = ? WHERE id = ? AND next_attempt_at = ?',
-      [
-        r.status,
-        r.attempts,
-        r.nextAttemptAt,
-        r.lastError.slice(0, 1024),
-        r.deliveredAt,
-        now,
-        id,
-        leaseUntil,
-      ],
-    );
+    const next: Delivery = { ...d, ...r, lastError: r.lastError.slice(0, 1024), updatedAt: now };
+    await sql.run(COMPLETE.sql, COMPLETE.params(next, d.id, leaseUntil));
   }
 
-  async get(sql: SqlReader, id: number): Promise<DeliveryWithEvent | null> {
-    const rows = await sql.rows<Row>(`${SELECT} WHERE d.id = ?`, [id]);
-    return rows.length > 0 ? toDelivery(rows[0]) : null;
+  async get(sql: SqlReader, id: number): Promise<Delivery | null> {
+    const rows = await sql.rows<Delivery>(`${SELECT} WHERE id = ?`, [id]);
+    return rows.length > 0 ? DELIVERY.read(rows[0]) : null;
   }
 
   /** Newest first; served by idx_webhook_delivery_status. */
@@ -125,24 +116,53 @@ export class WebhookDeliveryStore {
     status: DeliveryStatus,
     beforeId: number | null,
     limit: number,
-  ): Promise<DeliveryWithEvent[]> {
-    const rows = await sql.rows<Row>(
-      `${SELECT} WHERE d.status = ?${beforeId === null ? '' : ' AND d.id < ?'} ORDER BY d.id DESC LIMIT ?`,
+  ): Promise<Delivery[]> {
+    const rows = await sql.rows<Delivery>(
+      `${SELECT} WHERE status = ?${beforeId === null ? '' : ' AND id < ?'} ORDER BY id DESC LIMIT ?`,
       beforeId === null ? [status, limit] : [status, beforeId, limit],
     );
-    return rows.map(toDelivery);
+    return rows.map((row) => DELIVERY.read(row));
   }
 
   /**
    * Queues a finished (failed or delivered) delivery again from its first attempt. A pending
    * one is left alone: it may be in flight, and two attempts at once would both be sent.
    */
-  async requeue(sql: Sql, id: number, now: number): Promise<boolean> {
-    const changed = await sql.run(
-      "UPDATE webhook_delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = '', " +
-        "delivered_at = NULL, updated_at = ? WHERE id = ? AND status <> 'pending'",
-      [now, now, id],
+  async requeue(sql: Sql, d: Delivery, now: number): Promise<boolean> {
+    const again: Delivery = {
+      ...d,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      lastError: '',
+      deliveredAt: null,
+      updatedAt: now,
+    };
+    return (await sql.run(REQUEUE.sql, REQUEUE.params(again, d.id))) === 1;
+  }
+
+  /**
+   * Deletes the finished (delivered or failed) deliveries of events about to be deleted, and
+   * answers the events that still have a pending one, which must stay. Locking every delivery of
+   * these events makes the check final: a redelivery (which turns a finished delivery back to
+   * pending) waits for this transaction, then finds the delivery gone.
+   */
+  async purge(sql: Sql, eventIds: number[]): Promise<number[]> {
+    const rows = await sql.rows<{ eventId: number; status: DeliveryStatus }>(
+      `SELECT event_id AS eventId, status FROM webhook_delivery WHERE event_id IN (${marks(eventIds)})` +
+        this.db.forUpdate,
+      eventIds,
     );
-    return changed === 1;
+    const pending = new Set(
+      rows.filter((d) => d.status === 'pending').map((d) => Number(d.eventId)),
+    );
+    const finished = eventIds.filter((id) => !pending.has(id));
+    if (finished.length > 0) {
+      await sql.run(
+        `DELETE FROM webhook_delivery WHERE event_id IN (${marks(finished)})`,
+        finished,
+      );
+    }
+    return [...pending];
   }
 }

@@ -32,12 +32,14 @@ export class WebhookDispatcher extends SweepingWorker {
     private readonly sender: WebhookSender,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
-    events: EventLog,
+    private readonly events: EventLog,
   ) {
     super(WebhookDispatcher.name, config.timerIntervalMs);
     const { urls, secret, previousSecret, eventTypes } = config.webhook;
     this.secrets = previousSecret === null ? [secret] : [secret, previousSecret];
     const posted = new Set<string>(eventTypes);
+    // Deliveries of other settings may still exist, so they are purged with their events always.
+    events.onPurge((sql, ids) => this.deliveries.purge(sql, ids));
     if (urls.length > 0) {
       events.onAppend(async (sql, event) => {
         if (posted.has(event.type))
@@ -84,11 +86,12 @@ export class WebhookDispatcher extends SweepingWorker {
     );
     if (!claimed) return;
     const delivery = await this.db.read((sql) => this.deliveries.get(sql, id));
-    if (!delivery) return;
+    const [event] = delivery ? await this.events.byIds([delivery.eventId]) : [];
+    if (!delivery || !event) return;
     const outcome = await this.sender.send(
       delivery.url,
       this.secrets,
-      { id: delivery.event.id, type: delivery.event.type, json: publicEventJson(delivery.event) },
+      { id: Number(event.id), type: event.type, json: publicEventJson(event) },
       this.clock.now(),
     );
     const attempts = delivery.attempts + 1;
@@ -111,7 +114,9 @@ export class WebhookDispatcher extends SweepingWorker {
           lastError: outcome.error,
           deliveredAt: null,
         };
-    await this.db.transaction((sql) => this.deliveries.complete(sql, id, leaseUntil, result, done));
+    await this.db.transaction((sql) =>
+      this.deliveries.complete(sql, delivery, leaseUntil, result, done),
+    );
     this.metrics.webhookDeliveries.inc({
       result: result.status === 'pending' ? 'retry' : result.status,
     });

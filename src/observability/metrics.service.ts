@@ -1,18 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { Database } from '../database/database.service';
-import { EventLog } from '../event-log/event-log.service';
-
-/** What the `relays_active` gauge runs at each scrape; a range of idx_relay_session_status. */
-export const RELAYS_ACTIVE_SQL =
-  'SELECT status, COUNT(*) AS n FROM relay_session WHERE status < 5 GROUP BY status';
+import { RequestObserver } from '../common/http.setup';
 
 /**
- * The Prometheus registry of this app. One registry per app instance, not prom-client's global
- * one, so several apps in one process (the e2e suite) never mix their figures.
+ * The Prometheus registry of this app and the metrics of the HTTP layer and the notifications.
+ * One registry per app instance, not prom-client's global one, so several apps in one process
+ * (the e2e suite) never mix their figures. Features add their own metrics to `registry`.
  */
 @Injectable()
-export class Metrics {
+export class Metrics implements RequestObserver {
   readonly registry = new Registry();
 
   readonly httpRequests = new Counter({
@@ -30,13 +26,6 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly relayTransitions = new Counter({
-    name: 'relay_transitions_total',
-    help: 'Relay status changes committed on this node, by from, to and reason',
-    labelNames: ['from', 'to', 'reason'],
-    registers: [this.registry],
-  });
-
   readonly webhookDeliveries = new Counter({
     name: 'webhook_deliveries_total',
     help: 'Webhook attempts made by this node, by result (delivered, retry, failed)',
@@ -50,30 +39,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(db: Database, events: EventLog) {
+  /**
+   * The series of each (method, route, status), looked up once: prom-client otherwise hashes
+   * the label object on every request. Routes are templates, so the map stays small.
+   */
+  private readonly series = new Map<
+    string,
+    { requests: ReturnType<Counter['labels']>; duration: ReturnType<Histogram['labels']> }
+  >();
+
+  constructor() {
     collectDefaultMetrics({ register: this.registry });
-    new Gauge({
-      name: 'relays_active',
-      help: 'Relays not yet ended, by status (whole database)',
-      labelNames: ['status'],
-      registers: [this.registry],
-      async collect() {
-        const rows = await db.read((sql) =>
-          sql.rows<{ status: number; n: number }>(RELAYS_ACTIVE_SQL),
-        );
-        this.reset();
-        for (const status of [0, 1, 2, 3, 4]) this.set({ status: String(status) }, 0);
-        for (const row of rows) this.set({ status: String(row.status) }, Number(row.n));
-      },
-    });
-    events.onCommitted((event, written) => {
-      if (event.type !== 'relay.status_changed') return;
-      const data = written as { from: number | null; to: number; reason: string };
-      this.relayTransitions.inc({
-        from: String(data.from ?? 'none'),
-        to: String(data.to),
-        reason: data.reason,
-      });
-    });
+  }
+
+  answered(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route} ${status}`;
+    let one = this.series.get(key);
+    if (one === undefined) {
+      const labels = [method, route, String(status)];
+      one = {
+        requests: this.httpRequests.labels(...labels),
+        duration: this.httpDuration.labels(...labels),
+      };
+      this.series.set(key, one);
+    }
+    one.requests.inc();
+    one.duration.observe(seconds);
   }
 }

@@ -1,14 +1,13 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { FastifyReply } from 'fastify';
 import { ClientUser } from '../auth/client-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { ClientAuth } from '../auth/client-auth.decorator';
 import { ApiEnvelope, CLIENT_ERRORS, DATABASE_ERRORS } from '../common/api-envelope.decorator';
 import { IdentifierParam } from '../common/identifier.pipe';
-import { IdempotencyKeyHeader } from '../idempotency/idempotency-key.decorator';
-import { IdempotencyService, REPLAYED_HEADER } from '../idempotency/idempotency.service';
-import { RelayEventListView, RelayEventsQuery } from './relay-events.dto';
+import { IdempotentAnswer, perUser } from '../idempotency/idempotency.interceptor';
+import { KeepAnswer } from '../idempotency/idempotency.service';
+import { Idempotent, REPLAYED_HEADER_DOC } from '../idempotency/idempotent.decorator';
 import {
   ListRelaysQuery,
   RelayExtendsView,
@@ -27,13 +26,11 @@ const Id = () => IdentifierParam('relay_id');
 @ClientAuth()
 @Controller('client/relay')
 export class RelayController {
-  constructor(
-    private readonly relays: RelayService,
-    private readonly idempotency: IdempotencyService,
-  ) {}
+  constructor(private readonly relays: RelayService) {}
 
   @Post('start')
   @HttpCode(200)
+  @Idempotent(StartRelayDto, perUser)
   @ApiOperation({
     summary: 'Invite other live rooms to a relay (auto: agreed at once; invite: waits)',
     description:
@@ -52,22 +49,17 @@ export class RelayController {
       '`Idempotent-Replayed: true`. The same key with another body is 400; a repeat while the ' +
       'first is still running is 409 code 601. A malformed key is 400.',
   })
-  @ApiEnvelope(RelayTokenView, [...CLIENT_ERRORS, 403, 404, 413, 601, ...DATABASE_ERRORS], {
-    [REPLAYED_HEADER]: {
-      description: 'true when this is the stored answer of an earlier request with the key',
-      required: false,
-      schema: { type: 'string', enum: ['true'] },
-    },
-  })
+  @ApiEnvelope(
+    RelayTokenView,
+    [...CLIENT_ERRORS, 403, 404, 413, 601, ...DATABASE_ERRORS],
+    REPLAYED_HEADER_DOC,
+  )
   start(
     @CurrentUser() user: ClientUser,
     @Body() dto: StartRelayDto,
-    @IdempotencyKeyHeader() key: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
+    @IdempotentAnswer() keep: KeepAnswer | undefined,
   ): Promise<RelayTokenView> {
-    return this.idempotency.run(reply, user, key, dto, (keep) =>
-      this.relays.start(user, dto, keep),
-    );
+    return this.relays.start(user, dto, keep);
   }
 
   @Get()
@@ -94,25 +86,6 @@ export class RelayController {
   @ApiEnvelope(RelaySessionView, [...CLIENT_ERRORS, 404, ...DATABASE_ERRORS])
   get(@CurrentUser() user: ClientUser, @Id() relayId: string): Promise<RelaySessionView> {
     return this.relays.get(user, relayId);
-  }
-
-  @Get(':relay_id/events')
-  @ApiOperation({
-    summary: "A relay's events in seq order, a page at a time",
-    description:
-      'The domain events of one relay of your app (as in the event stream and webhooks), ' +
-      'oldest first: `limit` at a time (1-100, default 20), after the event id `after`. Pass ' +
-      '`next_cursor` as `after` for the next page; it is null on the last. Any user of the ' +
-      'app, as GET of the relay; 404 when the relay is not in your app; 400 for a malformed ' +
-      '`relay_id`, `after` or `limit`. Events are kept EVENT_RETENTION_HOURS.',
-  })
-  @ApiEnvelope(RelayEventListView, [...CLIENT_ERRORS, 404, ...DATABASE_ERRORS])
-  events(
-    @CurrentUser() user: ClientUser,
-    @Id() relayId: string,
-    @Query() query: RelayEventsQuery,
-  ): Promise<RelayEventListView> {
-    return this.relays.history(user, relayId, query);
   }
 
   @Get(':relay_id/token')

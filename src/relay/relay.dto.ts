@@ -381,7 +381,6 @@ export class RelayListView {
 }
 
 export function toRelayView(s: Relay): RelaySessionView {
-  const scores = JSON.parse(s.scoresJson) as Scores;
   return {
     sid: s.relayId,
     relay_id: s.relayId,
@@ -404,8 +403,8 @@ export function toRelayView(s: Relay): RelaySessionView {
     created_at: formatLocalTime(s.createdAt),
     updated_at: formatLocalTime(s.updatedAt),
     duration_s: s.durationS,
-    extends: JSON.parse(s.extendsJson) as Record<string, string>,
-    scores,
-    winner_room_id: winnerOf(s.status, scores),
+    extends: s.extends,
+    scores: s.scores,
+    winner_room_id: winnerOf(s.status, s.scores),
   };
 }

@@ -357,7 +357,7 @@ describe('group relays: status from the rooms (deriveStatus) against section 10'
 });
 
 describe('group relays: transitions', () => {
-  const invite3 = () => openRelay('invite', null, T0, TIMERS, TRIO);
+  const invite3 = () => openRelay('invite', null, T0, TIMERS, TRIO).next;
   const expire = (s: RelaySnapshot, at: number, timers = TIMERS) =>
     transition(s, 'expire', 'system', at, timers);
 
@@ -461,7 +461,7 @@ describe('group relays: transitions', () => {
 
   it('the invite timeout moves every room still invited, in rooms order, whatever the status', () => {
     const s = moved(
-      transition(openRelay('invite', null, T0, TIMERS, QUARTET), 'accept', C, sec(5), TIMERS),
+      transition(openRelay('invite', null, T0, TIMERS, QUARTET).next, 'accept', C, sec(5), TIMERS),
     ).next;
     const t = moved(expire(s, sec(30)));
     expect([outcome(t), t.from]).toEqual(['1', 1]);
@@ -526,7 +526,7 @@ describe('group relays: transitions', () => {
 
   it("the initiator's join timer starts when the relay reaches 1, not before and not again", () => {
     const noInvite = { inviteTimeoutS: 0, joinTimeoutS: 60 };
-    const s0 = openRelay('invite', null, T0, noInvite, TRIO);
+    const s0 = openRelay('invite', null, T0, noInvite, TRIO).next;
     expect(s0.rooms.map((r) => r.agreedAt)).toEqual([null, null, null]);
     expect([s0.deadlineAt, nextDeadline(s0, noInvite)]).toEqual([null, null]);
     expect(outcome(expire(s0, sec(3600), noInvite))).toBe('=');
@@ -547,7 +547,7 @@ describe('group relays: transitions', () => {
       ['0: agreed -> left join_timeout'],
     ]);
 
-    const auto = openRelay('auto', null, T0, TIMERS, TRIO);
+    const auto = openRelay('auto', null, T0, TIMERS, TRIO).next;
     expect([auto.status, auto.startAt, auto.deadlineAt]).toEqual([1, T0, sec(60)]);
     expect(roomsOf(auto)).toEqual(['agreed', 'agreed', 'agreed']);
     expect(auto.rooms.map((r) => r.agreedAt)).toEqual([T0, T0, T0]);
@@ -555,7 +555,7 @@ describe('group relays: transitions', () => {
 
   it('the duration ends the relay with its rooms as they were', () => {
     const s = moved(
-      transition(openRelay('auto', 20, T0, TIMERS, TRIO), 'started', A, sec(5), TIMERS),
+      transition(openRelay('auto', 20, T0, TIMERS, TRIO).next, 'started', A, sec(5), TIMERS),
     ).next;
     expect(nextDeadline(s, TIMERS)).toEqual({ at: sec(20), reason: 'duration_elapsed' });
     expect(outcome(expire(s, sec(20) - 1))).toBe('=');
@@ -565,7 +565,7 @@ describe('group relays: transitions', () => {
     expect(t.next).toMatchObject({ stopAt: sec(20), deadlineAt: null });
 
     // A join timeout that fell due first still moves its room, then the duration ends it.
-    const at4 = run(openRelay('auto', 70, T0, TIMERS, TRIO), [
+    const at4 = run(openRelay('auto', 70, T0, TIMERS, TRIO).next, [
       ['started', A],
       ['started', B],
     ]);
@@ -706,7 +706,7 @@ describe('group relays: transitions', () => {
 
   it('a room no longer in, while the relay goes on: stop changes nothing, the room rules refuse the rest', () => {
     // C rejected at 1 (A, B, D in), then at 4 with B left.
-    const s = run(openRelay('invite', null, T0, TIMERS, QUARTET), [
+    const s = run(openRelay('invite', null, T0, TIMERS, QUARTET).next, [
       ['accept', B],
       ['reject', C],
       ['accept', D],

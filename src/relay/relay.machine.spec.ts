@@ -152,22 +152,24 @@ describe('relay state machine', () => {
     });
   });
 
-  it('opens auto relays agreed and invitations waiting', () => {
-    expect(openRelay('auto', null, T0, TIMERS, PAIR)).toMatchObject({
-      status: 1,
-      startAt: T0,
-      deadlineAt: T0 + 60_000,
+  it('opens auto relays agreed and invitations waiting, each recording its creation', () => {
+    const auto = openRelay('auto', null, T0, TIMERS, PAIR);
+    expect(auto.next).toMatchObject({ status: 1, startAt: T0, deadlineAt: T0 + 60_000 });
+    expect(auto.effects).toEqual({
+      events: [
+        { type: 'relay.status_changed', relay: auto.next, data: { from: null, to: 1, reason: '' } },
+      ],
+      released: [],
+      due: T0 + 60_000,
     });
-    expect(openRelay('invite', null, T0, TIMERS, PAIR)).toMatchObject({
-      status: 0,
-      startAt: null,
-      deadlineAt: T0 + 30_000,
-    });
+    const invite = openRelay('invite', null, T0, TIMERS, PAIR);
+    expect(invite.next).toMatchObject({ status: 0, startAt: null, deadlineAt: T0 + 30_000 });
+    expect(invite.effects.events.map((e) => e.data)).toEqual([{ from: null, to: 0, reason: '' }]);
   });
 
   describe('deadlines, with the clock passed in', () => {
     it('an invitation falls due RELAY_INVITE_TIMEOUT_S after it was made', () => {
-      const s = openRelay('invite', null, T0, TIMERS, PAIR);
+      const s = openRelay('invite', null, T0, TIMERS, PAIR).next;
       expect(transition(s, 'expire', 'system', T0 + 29_999, TIMERS).kind).toBe('unchanged');
       expect(transition(s, 'expire', 'system', T0 + 30_000, TIMERS)).toMatchObject({
         kind: 'moved',
@@ -209,8 +211,8 @@ describe('relay state machine', () => {
 
     it('0 disables a timeout', () => {
       const off = { inviteTimeoutS: 0, joinTimeoutS: 0 };
-      expect(openRelay('invite', null, T0, off, PAIR).deadlineAt).toBeNull();
-      expect(openRelay('auto', null, T0, off, PAIR).deadlineAt).toBeNull();
+      expect(openRelay('invite', null, T0, off, PAIR).next.deadlineAt).toBeNull();
+      expect(openRelay('auto', null, T0, off, PAIR).next.deadlineAt).toBeNull();
       expect(
         transition(at(RelayStatus.Waiting), 'expire', 'system', T0 + 86_400_000, off).kind,
       ).toBe('unchanged');

@@ -86,6 +86,37 @@ export interface RoomChange {
   room: RoomSnapshot;
 }
 
+/** The data of a relay.status_changed event, without the session (relay-events.dto.ts). */
+export interface StatusChange {
+  from: RelayStatus | null;
+  to: RelayStatus;
+  reason: StopReason | '';
+}
+
+/** The data of a relay.room_changed event, without the session. */
+export interface RoomMoveData {
+  room_id: string;
+  user_id: string;
+  from: RoomState;
+  to: RoomState;
+  reason: RoomReason | '';
+}
+
+/** An event a move records, with the relay as it is right after that event's change. */
+export type RelayEventSpec =
+  | { type: 'relay.status_changed'; relay: RelaySnapshot; data: StatusChange }
+  | { type: 'relay.room_changed'; relay: RelaySnapshot; data: RoomMoveData };
+
+/** What a move does besides changing the relay: the service persists exactly this. */
+export interface RelayEffects {
+  /** In the order they are recorded: each room's move, then the status change it causes. */
+  events: RelayEventSpec[];
+  /** Rooms no longer held by this relay (their claim is given up). */
+  released: string[];
+  /** When the relay's next timer falls due (`next.deadlineAt`). */
+  due: number | null;
+}
+
 export type Transition =
   | {
       kind: 'moved';
@@ -94,6 +125,7 @@ export type Transition =
       reason: StopReason | '';
       /** The rooms that moved, in room order. */
       changes: RoomChange[];
+      effects: RelayEffects;
     }
   | { kind: 'unchanged' }
   | { kind: 'refused'; code: 403 | 601; message: string };
@@ -204,14 +236,17 @@ export function deriveStatus(
   return { status: RANK[derived] > RANK[prev] ? derived : prev, reason: '' };
 }
 
-/** A new relay: the initiator's room agreed, receivers invited (`auto`: agreed at once). */
+/**
+ * A new relay: the initiator's room agreed, receivers invited (`auto`: agreed at once); it
+ * records its creation (`from: null`) and falls due at its first timer.
+ */
 export function openRelay(
   mode: 'auto' | 'invite',
   durationS: number | null,
   now: number,
   timers: RelayTimers,
   members: readonly { roomId: string; userId: string }[],
-): RelaySnapshot {
+): { next: RelaySnapshot; effects: RelayEffects } {
   const agreed = mode === 'auto';
   const rooms = members.map((m, i): RoomSnapshot => ({
     roomId: m.roomId,
@@ -232,7 +267,16 @@ export function openRelay(
     rooms,
   };
   s.deadlineAt = nextDeadline(s, timers)?.at ?? null;
-  return s;
+  return {
+    next: s,
+    effects: {
+      events: [
+        { type: 'relay.status_changed', relay: s, data: { from: null, to: s.status, reason: '' } },
+      ],
+      released: [],
+      due: s.deadlineAt,
+    },
+  };
 }
 
 interface Due {
@@ -371,16 +415,71 @@ function settle(
   }
   if (isTerminal(status)) next.stopAt = now;
   next.deadlineAt = nextDeadline(next, timers)?.at ?? null;
-  return { kind: 'moved', next, from: s.status, reason, changes };
+  return moved(s, next, s.status, reason, changes);
 }
 
-/** Ends the relay with its rooms as they are; `from` is its status before this request. */
+/**
+ * A move and its effects. In relays started with 3+ rooms each room's move is an event of its
+ * own, recorded before the status change it causes, with the relay as it was right after that
+ * room moved; relays of two rooms record the status change only. An ended relay releases every
+ * room, those that left before too (for them the release matches nothing), so that no path can
+ * leave a room claimed by a relay that is over; otherwise the rooms that stopped being in.
+ */
+function moved(
+  s: RelaySnapshot,
+  next: RelaySnapshot,
+  from: RelayStatus,
+  reason: StopReason | '',
+  changes: RoomChange[],
+): Transition {
+  const events: RelayEventSpec[] = [];
+  if (s.rooms.length > 2) {
+    let rooms = s.rooms;
+    for (const c of changes) {
+      rooms = rooms.map((r, i) => (i === c.index ? c.room : r));
+      events.push({
+        type: 'relay.room_changed',
+        relay: { ...s, rooms },
+        data: {
+          room_id: c.room.roomId,
+          user_id: c.room.userId,
+          from: c.from,
+          to: c.room.state,
+          reason: c.room.reason,
+        },
+      });
+    }
+  }
+  if (next.status !== s.status) {
+    events.push({
+      type: 'relay.status_changed',
+      relay: next,
+      data: { from, to: next.status, reason },
+    });
+  }
+  const released = isTerminal(next.status)
+    ? next.rooms.map((r) => r.roomId)
+    : changes.filter((c) => isIn(s.rooms[c.index]) && !isIn(c.room)).map((c) => c.room.roomId);
+  return {
+    kind: 'moved',
+    next,
+    from,
+    reason,
+    changes,
+    effects: { events, released, due: next.deadlineAt },
+  };
+}
+
+/**
+ * Ends the relay with its rooms as they are in `s`; `before` is the relay before this request,
+ * whose rooms `changes` moved.
+ */
 function end(
   s: RelaySnapshot,
   reason: StopReason,
   now: number,
   changes: RoomChange[],
-  from = s.status,
+  before = s,
 ): Transition {
   const next: RelaySnapshot = {
     ...s,
@@ -389,7 +488,7 @@ function end(
     stopAt: now,
     deadlineAt: null,
   };
-  return { kind: 'moved', next, from, reason, changes };
+  return moved(before, next, before.status, reason, changes);
 }
 
 /**
@@ -414,7 +513,7 @@ function expire(s: RelaySnapshot, now: number, timers: RelayTimers): Transition 
   const t = settle(s, rooms, changes, now, timers);
   const durationDue = due.some((d) => d.reason === 'duration_elapsed');
   if (t.kind === 'moved' && durationDue && !isTerminal(t.next.status)) {
-    return end(t.next, 'duration_elapsed', now, t.changes, s.status);
+    return end(t.next, 'duration_elapsed', now, t.changes, s);
   }
   return t;
 }

@@ -2,20 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
-import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { badStatus, DomainError, forbidden, notFound } from '../common/domain.error';
 import {
-  initialExtendsJson,
+  initialExtends,
   mergeExtends,
   parseExtends,
   serializeExtends,
 } from '../common/extends.map';
 import { inParallel } from '../common/in-parallel';
 import { readPage } from '../common/page';
+import { RequestIdentity } from '../common/request-identity';
 import { Sweeper } from '../common/sweeper';
+import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { Database, Sql } from '../database/database.service';
-import { RequestIdentity } from '../observability/request-identity';
-import { EventLog, NewEvent, publicEvent } from '../event-log/event-log.service';
+import { EventLog } from '../event-log/event-log.service';
 import { KeepAnswer } from '../idempotency/idempotency.service';
 import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
 import { LiveRoomService, RoomEndReason } from '../live-room/live-room.service';
@@ -34,8 +34,6 @@ import {
   toRelayView,
   UpdateExtendsDto,
 } from './relay.dto';
-import { EventView } from '../notification/dead-letter.dto';
-import { RelayEventListView, RelayEventsQuery } from './relay-events.dto';
 import { relayEvent } from './relay.events';
 import {
   Actor,
@@ -46,14 +44,15 @@ import {
   nextDeadline,
   openRelay,
   RelayAction,
+  RelayEffects,
   RelayTimers,
   transition,
 } from './relay.machine';
-import { applyScore, initialScores, parseChange, Scores } from './relay.score';
+import { applyScore, initialScores, parseChange } from './relay.score';
 import { Relay, RelayStore } from './relay.store';
 import { signRoomToken } from './relay-token';
 
-/** Glue: load, ask the machine, save the change and its event in one short transaction. */
+/** Glue: load, ask the machine, persist the change and its effects in one short transaction. */
 @Injectable()
 export class RelayService {
   private readonly timers: RelayTimers;
@@ -77,7 +76,7 @@ export class RelayService {
 
   /** `keep`, when given, stores the answer for idempotent retries in the relay's transaction. */
   async start(user: ClientUser, dto: StartRelayDto, keep?: KeepAnswer): Promise<RelayTokenView> {
-    const extendsJson = initialExtendsJson(dto.extends);
+    const extendsMap = initialExtends(dto.extends);
     const receivers = receiversOf(dto, user.userId);
     const mode = dto.mode ?? this.config.relay.defaultMode;
     const liveIds = [dto.init_room_id, ...receivers.map((r) => r.roomId)];
@@ -103,8 +102,9 @@ export class RelayService {
       }
       const now = this.clock.now();
       const members = [{ roomId: init.liveId, userId: user.userId }, ...receivers];
+      const opened = openRelay(mode, dto.duration_s ?? null, now, this.timers, members);
       const s: Relay = {
-        ...openRelay(mode, dto.duration_s ?? null, now, this.timers, members),
+        ...opened.next,
         id: 0,
         relayId: `relay_${randomUUID().replace(/-/g, '')}`,
         appId: user.appId,
@@ -112,20 +112,18 @@ export class RelayService {
         initRoomId: init.liveId,
         recvUserId: receivers[0].userId,
         recvRoomId: receivers[0].roomId,
-        extendsJson,
-        scoresJson: JSON.stringify(initialScores(liveIds)),
-        version: 1,
+        extends: extendsMap,
+        scores: initialScores(liveIds),
+        version: 0,
         updatedAt: now,
       };
       if (!(await this.rooms.claimAll(sql, liveIds, s.relayId, now))) {
         throw badStatus('one of the rooms is already relaying');
       }
-      await this.relays.insert(sql, s);
-      await this.events.append(
-        sql,
-        relayEvent('relay.status_changed', s, { from: null, to: s.status, reason: '' }),
-      );
-      const answer = this.tokenView(s, 0);
+      const created = { ...s, version: opened.effects.events.length };
+      await this.relays.insert(sql, created);
+      await this.record(sql, s, opened.effects, now);
+      const answer = this.tokenView(created, 0);
       await keep?.(sql, answer);
       return answer;
     }, user);
@@ -174,19 +172,20 @@ export class RelayService {
       const own = s.rooms[anchorOf(s, user)];
       if (isTerminal(s.status)) throw badStatus(`relay ${relayId} has ended (status ${s.status})`);
       if (!isIn(own)) throw badStatus(`your room is no longer in relay ${relayId} (${own.state})`);
-      const { merged, changed } = mergeExtends(
-        JSON.parse(s.extendsJson) as Record<string, string>,
-        patch,
-      );
+      const { merged, changed } = mergeExtends(s.extends, patch);
       if (Object.keys(changed).length === 0) return merged;
+      serializeExtends(merged);
       const next: Relay = {
         ...s,
-        extendsJson: serializeExtends(merged),
+        extends: merged,
         version: s.version + 1,
         updatedAt: this.clock.now(),
       };
       await this.relays.update(sql, next, s.version);
-      await this.events.append(sql, relayEvent('relay.extends_updated', next, { changed }));
+      await this.events.append(
+        sql,
+        relayEvent(next, { type: 'relay.extends_updated', data: { changed } }),
+      );
       return merged;
     }, user);
     return { relay_id: relayId, extends: merged };
@@ -210,20 +209,6 @@ export class RelayService {
     );
   }
 
-  /** The relay's events in seq order, for any user of its app (as `get`). */
-  async history(
-    user: ClientUser,
-    relayId: string,
-    query: RelayEventsQuery,
-  ): Promise<RelayEventListView> {
-    await this.load(relayId, user.appId);
-    return readPage(
-      { limit: query.limit, cursor: query.after },
-      (afterId, limit) => this.events.ofRelay(relayId, afterId, limit),
-      (e) => publicEvent(e) as EventView,
-    );
-  }
-
   /** Server API: any app's session. */
   async getAny(relayId: string): Promise<RelaySessionView> {
     return toRelayView(await this.load(relayId, null));
@@ -239,9 +224,8 @@ export class RelayService {
     if (change.kind === 'refused') throw new DomainError(change.code, change.message);
     return this.db.transaction(async (sql) => {
       const s = await this.locked(sql, relayId, null);
-      const scores = JSON.parse(s.scoresJson) as Scores;
       const out = s.rooms.filter((r) => !isIn(r)).map((r) => r.roomId);
-      const decision = applyScore(s.status, scores, dto.room_id, change, out);
+      const decision = applyScore(s.status, s.scores, dto.room_id, change, out);
       // A room outside the relay is refused even for a used score_id: that request cannot be a
       // retry. Any other retry is a duplicate, also once the relay has ended since.
       if (decision.kind === 'refused' && decision.code === 404) {
@@ -252,24 +236,29 @@ export class RelayService {
         dto.score_id !== undefined &&
         !(await this.relays.claimScoreId(sql, relayId, dto.score_id, now))
       ) {
-        return { relay_id: relayId, scores, duplicate: true };
+        return { relay_id: relayId, scores: s.scores, duplicate: true };
       }
       if (decision.kind === 'refused') throw new DomainError(decision.code, decision.message);
-      if (decision.kind === 'unchanged') return { relay_id: relayId, scores, duplicate: false };
+      if (decision.kind === 'unchanged') {
+        return { relay_id: relayId, scores: s.scores, duplicate: false };
+      }
       const next: Relay = {
         ...s,
-        scoresJson: JSON.stringify(decision.scores),
+        scores: decision.scores,
         version: s.version + 1,
         updatedAt: now,
       };
       await this.relays.update(sql, next, s.version);
       await this.events.append(
         sql,
-        relayEvent('relay.score_changed', next, {
-          room_id: dto.room_id,
-          delta: decision.delta,
-          score_id: dto.score_id ?? '',
-          scores: decision.scores,
+        relayEvent(next, {
+          type: 'relay.score_changed',
+          data: {
+            room_id: dto.room_id,
+            delta: decision.delta,
+            score_id: dto.score_id ?? '',
+            scores: decision.scores,
+          },
         }),
       );
       return { relay_id: relayId, scores: decision.scores, duplicate: false };
@@ -318,11 +307,7 @@ export class RelayService {
     }, user);
   }
 
-  /**
-   * Persists one machine decision: the conditional update, the rooms released, and the events,
-   * together. In relays of 3+ rooms each room's move is an event of its own, recorded before
-   * the status change it causes, with the session as it was right after that room moved.
-   */
+  /** Persists one machine decision: the conditional update and the move's effects, together. */
   private async apply(
     sql: Sql,
     s: Relay,
@@ -334,51 +319,30 @@ export class RelayService {
     const t = transition(s, action, actor, now, this.timers, room);
     if (t.kind === 'refused') throw new DomainError(t.code, t.message);
     if (t.kind === 'unchanged') return s;
-    const events: NewEvent[] = [];
-    let version = s.version;
-    if (s.rooms.length > 2) {
-      let rooms = s.rooms;
-      for (const c of t.changes) {
-        rooms = rooms.map((r, i) => (i === c.index ? c.room : r));
-        const moved: Relay = { ...s, rooms, version: ++version, updatedAt: now };
-        events.push(
-          relayEvent('relay.room_changed', moved, {
-            room_id: c.room.roomId,
-            user_id: c.room.userId,
-            from: c.from,
-            to: c.room.state,
-            reason: c.room.reason,
-          }),
-        );
-      }
-    }
-    const next: Relay = { ...s, ...t.next, version, updatedAt: now };
-    if (next.status !== s.status) {
-      next.version = ++version;
-      events.push(
-        relayEvent('relay.status_changed', next, {
-          from: t.from,
-          to: next.status,
-          reason: t.reason,
-        }),
-      );
-    }
+    const next: Relay = {
+      ...s,
+      ...t.next,
+      version: s.version + t.effects.events.length,
+      updatedAt: now,
+    };
     await this.relays.update(sql, next, s.version);
-    // An ended relay releases every room, those that left before too: for them the release
-    // matches nothing, and no path can leave a room claimed by a relay that is over.
-    const released = isTerminal(next.status)
-      ? next.rooms
-      : t.changes.filter((c) => isIn(s.rooms[c.index]) && !isIn(c.room)).map((c) => c.room);
-    if (released.length > 0) {
-      await this.rooms.release(
-        sql,
-        released.map((r) => r.roomId),
-        s.relayId,
-        now,
-      );
-    }
-    for (const e of events) await this.events.append(sql, e);
+    await this.record(sql, s, t.effects, now);
     return next;
+  }
+
+  /**
+   * The effects of a move of `s`, after its row is written: the rooms it releases, then its
+   * events in order, each at the next version with the relay as it was right after its change.
+   */
+  private async record(sql: Sql, s: Relay, effects: RelayEffects, now: number): Promise<void> {
+    if (effects.released.length > 0) {
+      await this.rooms.release(sql, effects.released, s.relayId, now);
+    }
+    let version = s.version;
+    for (const e of effects.events) {
+      const at: Relay = { ...s, ...e.relay, version: ++version, updatedAt: now };
+      await this.events.append(sql, relayEvent(at, e));
+    }
   }
 
   private async endForRoom(sql: Sql, room: LiveRoom, reason: RoomEndReason): Promise<void> {

@@ -1,43 +1,72 @@
 import { Injectable } from '@nestjs/common';
+import { ExtendsMap } from '../common/extends.map';
 import { ConcurrentUpdate, Database, Sql, SqlReader } from '../database/database.service';
-import { RelayStatus, RoomSnapshot } from './relay.machine';
-import { RelaySession } from './relay.entity';
+import { marks, Table } from '../database/table';
+import { RelaySnapshot, RelayStatus } from './relay.machine';
+import { Scores } from './relay.score';
 
-/** A session as the service works with it: its rooms read, not JSON. */
-export type Relay = Omit<RelaySession, 'roomsJson'> & { rooms: RoomSnapshot[] };
+/** A session as the service works with it: the machine's snapshot and what surrounds it. */
+export interface Relay extends RelaySnapshot {
+  /** Internal order of creation; the list endpoint's cursor. */
+  id: number;
+  relayId: string;
+  appId: string;
+  initUserId: string;
+  initRoomId: string;
+  /** The first receiver's, in relays of any size. */
+  recvUserId: string;
+  recvRoomId: string;
+  extends: ExtendsMap;
+  scores: Scores;
+  /** Grows by one with every event the relay records: the `seq` of its latest event. */
+  version: number;
+  updatedAt: number;
+}
 
-/** The row as read: `rooms` still JSON text, parsed in place (no copy of the row). */
-type RelayRow = Omit<Relay, 'rooms'> & { rooms: string | RoomSnapshot[] };
+const RELAY = new Table<Relay>('relay_session', {
+  id: { name: 'id', number: true },
+  relayId: 'relay_id',
+  rooms: { name: 'rooms_json', json: true },
+  appId: 'app_id',
+  initUserId: 'init_user_id',
+  initRoomId: 'init_room_id',
+  recvUserId: 'recv_user_id',
+  recvRoomId: 'recv_room_id',
+  status: 'status',
+  stopReason: 'stop_reason',
+  durationS: 'duration_s',
+  extends: { name: 'extends_json', json: true },
+  scores: { name: 'scores_json', json: true },
+  version: 'version',
+  startAt: 'start_at',
+  stopAt: 'stop_at',
+  deadlineAt: 'deadline_at',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+});
 
-const toRelay = (row: RelayRow): Relay => {
-  row.rooms = JSON.parse(row.rooms as string) as RoomSnapshot[];
-  return row as Relay;
-};
+const SELECT = `SELECT ${RELAY.select()} FROM relay_session`;
+const INSERT = RELAY.insert(['id']);
+/** Everything a change can move; the identity of the relay and its rooms' anchors never change. */
+const UPDATE = RELAY.update(
+  [
+    'rooms',
+    'status',
+    'stopReason',
+    'extends',
+    'scores',
+    'version',
+    'startAt',
+    'stopAt',
+    'deadlineAt',
+    'updatedAt',
+  ],
+  'id = ? AND version = ?',
+);
 
-const FIELDS: [column: string, field: keyof RelayRow][] = [
-  ['id', 'id'],
-  ['relay_id', 'relayId'],
-  ['rooms_json', 'rooms'],
-  ['app_id', 'appId'],
-  ['init_user_id', 'initUserId'],
-  ['init_room_id', 'initRoomId'],
-  ['recv_user_id', 'recvUserId'],
-  ['recv_room_id', 'recvRoomId'],
-  ['status', 'status'],
-  ['stop_reason', 'stopReason'],
-  ['duration_s', 'durationS'],
-  ['extends_json', 'extendsJson'],
-  ['scores_json', 'scoresJson'],
-  ['version', 'version'],
-  ['start_at', 'startAt'],
-  ['stop_at', 'stopAt'],
-  ['deadline_at', 'deadlineAt'],
-  ['created_at', 'createdAt'],
-  ['updated_at', 'updatedAt'],
-];
-const columns = (table = '') =>
-  FIELDS.map(([column, field]) => `${table}${column} AS ${field}`).join(', ');
-const COLUMNS = columns();
+/** What the `relays_active` gauge runs at each scrape; a range of idx_relay_session_status. */
+export const RELAYS_ACTIVE_SQL =
+  'SELECT status, COUNT(*) AS n FROM relay_session WHERE status < 5 GROUP BY status';
 
 export interface RelayListFilter {
   appId: string;
@@ -48,7 +77,7 @@ export interface RelayListFilter {
   limit: number;
 }
 
-/** SQL for relay sessions. Every status change is conditional on the version it was read at. */
+/** SQL for relay sessions. Every change is conditional on the version it was read at. */
 @Injectable()
 export class RelayStore {
   constructor(private readonly db: Database) {}
@@ -59,42 +88,17 @@ export class RelayStore {
     appId: string | null,
     lock = false,
   ): Promise<Relay | null> {
-    const rows = await sql.rows<RelayRow>(
-      `SELECT ${COLUMNS} FROM relay_session WHERE relay_id = ?${appId === null ? '' : ' AND app_id = ?'}` +
+    const rows = await sql.rows<Relay>(
+      `${SELECT} WHERE relay_id = ?${appId === null ? '' : ' AND app_id = ?'}` +
         (lock ? this.db.forUpdate : ''),
       appId === null ? [relayId] : [relayId, appId],
     );
-    return rows.length === 0 ? null : toRelay(rows[0]);
+    return rows.length === 0 ? null : RELAY.read(rows[0]);
   }
 
   /** The session and a member row for each of its anchors. */
   async insert(sql: Sql, s: Relay): Promise<void> {
-    const id = await sql.insert(
-      'INSERT INTO relay_session (relay_id, rooms_json, app_id, init_user_id, init_room_id, ' +
-        'recv_user_id, recv_room_id, status, stop_reason, duration_s, extends_json, scores_json, ' +
-        'version, start_at, stop_at, deadline_at, created_at, updated_at) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [
-        s.relayId,
-        JSON.stringify(s.rooms),
-        s.appId,
-        s.initUserId,
-        s.initRoomId,
-        s.recvUserId,
-        s.recvRoomId,
-        s.status,
-        s.stopReason,
-        s.durationS,
-        s.extendsJson,
-        s.scoresJson,
-        s.version,
-        s.startAt,
-        s.stopAt,
-        s.deadlineAt,
-        s.createdAt,
-        s.updatedAt,
-      ],
-    );
+    const id = await sql.insert(INSERT.sql, INSERT.params(s));
     await sql.run(
       `INSERT INTO relay_member (app_id, user_id, session_id, role) VALUES ${s.rooms.map(() => '(?, ?, ?, ?)').join(', ')}`,
       s.rooms.flatMap((r) => [s.appId, r.userId, id, r.role]),
@@ -106,25 +110,7 @@ export class RelayStore {
    * version condition is what keeps the write correct should it ever not be.
    */
   async update(sql: Sql, next: Relay, read: number): Promise<void> {
-    const changed = await sql.run(
-      'UPDATE relay_session SET rooms_json = ?, status = ?, stop_reason = ?, extends_json = ?, ' +
-        'scores_json = ?, version = ?, start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? ' +
-        'WHERE id = ? AND version = ?',
-      [
-        JSON.stringify(next.rooms),
-        next.status,
-        next.stopReason,
-        next.extendsJson,
-        next.scoresJson,
-        next.version,
-        next.startAt,
-        next.stopAt,
-        next.deadlineAt,
-        next.updatedAt,
-        next.id,
-        read,
-      ],
-    );
+    const changed = await sql.run(UPDATE.sql, UPDATE.params(next, next.id, read));
     if (changed !== 1) throw new ConcurrentUpdate();
   }
 
@@ -167,7 +153,7 @@ export class RelayStore {
       params.push(f.role);
     }
     if (f.statuses.length > 0) {
-      where.push(`s.status IN (${f.statuses.map(() => '?').join(', ')})`);
+      where.push(`s.status IN (${marks(f.statuses)})`);
       params.push(...f.statuses);
     }
     if (f.beforeId !== null) {
@@ -175,12 +161,18 @@ export class RelayStore {
       params.push(f.beforeId);
     }
     params.push(f.limit);
-    const rows = await sql.rows<RelayRow>(
-      `SELECT ${columns('s.')} FROM relay_member m ` +
+    const rows = await sql.rows<Relay>(
+      `SELECT ${RELAY.select(undefined, 's')} FROM relay_member m ` +
         `JOIN relay_session s ON s.id = m.session_id WHERE ${where.join(' AND ')} ` +
         'ORDER BY m.session_id DESC LIMIT ?',
       params,
     );
-    return rows.map(toRelay);
+    return rows.map((row) => RELAY.read(row));
+  }
+
+  /** Relays not yet ended, by status, over the whole database. */
+  async countActive(sql: SqlReader): Promise<{ status: number; n: number }[]> {
+    const rows = await sql.rows<{ status: number; n: number }>(RELAYS_ACTIVE_SQL);
+    return rows.map((row) => ({ status: Number(row.status), n: Number(row.n) }));
   }
 }

@@ -3,8 +3,8 @@ import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { QiniuMacGuard } from '../auth/qiniu-mac.guard';
 import { ApiEnvelope, DATABASE_ERRORS, SERVER_ERRORS } from '../common/api-envelope.decorator';
 import { IdentifierParam } from '../common/identifier.pipe';
-import { RequestIdentity } from '../observability/request-identity';
-import { Requester } from '../observability/request-identity.decorator';
+import { RequestIdentity } from '../common/request-identity';
+import { Requester } from '../common/request-identity.decorator';
 import { RelaySessionView, RelayStatusView, ScoreDto, ScoreView } from './relay.dto';
 import { RelayService } from './relay.service';
 

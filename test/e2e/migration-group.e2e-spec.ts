@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, MigrationInterface, Table } from 'typeorm';
 import { loadConfig } from '../../src/config/app.config';
-import { dataSourceOptions, MIGRATIONS } from '../../src/database/database.options';
+import { dataSourceOptions, MIGRATIONS } from '../../src/app.schema';
 import { GroupRelays1764633600000 } from '../../src/database/migrations/1764633600000-group-relays';
 import { NO_TIMERS, serverCall, statusMoves, tokenFor } from '../factories';
 import { expectOk } from '../utils/assertions';

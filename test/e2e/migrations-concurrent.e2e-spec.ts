@@ -6,7 +6,7 @@
  */
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config/app.config';
-import { dataSourceOptions, MIGRATIONS } from '../../src/database/database.options';
+import { dataSourceOptions, MIGRATIONS } from '../../src/app.schema';
 import { runTypeScript, Spawned } from '../utils/spawned-process';
 import { FreshDatabase, freshDatabase } from '../utils/test-app';
 

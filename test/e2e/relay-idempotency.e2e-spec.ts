@@ -8,7 +8,7 @@
 import { writeFigures } from '../utils/test-output';
 import { createHash } from 'node:crypto';
 import { Clock } from '../../src/common/clock';
-import { EventRetentionWorker } from '../../src/event-log/event-retention.worker';
+import { IdempotencyRetentionWorker } from '../../src/idempotency/idempotency-retention.worker';
 import { canonicalJson } from '../../src/idempotency/idempotency.service';
 import { anchor, Anchor, tokenFor, NO_TIMERS } from '../factories';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
@@ -198,14 +198,14 @@ describe('POST /client/relay/start with Idempotency-Key', () => {
           )
         )[0].n,
       );
-    const worker = t.app.get(EventRetentionWorker);
+    const worker = t.app.get(IdempotencyRetentionWorker);
     now += DAY_MS - 1;
     expect(replayed(await start(t, init.token, body, key))).toBe('true');
-    while ((await worker.deleteExpiredKeys(200)) > 0);
+    while ((await worker.deleteExpired(200)) > 0);
     expect(await keys()).toBe(1);
 
     now += 1;
-    while ((await worker.deleteExpiredKeys(200)) > 0);
+    while ((await worker.deleteExpired(200)) > 0);
     expect(await keys()).toBe(0);
     const later = await start(t, init.token, body, key);
     expect(later.status).toBe(200);

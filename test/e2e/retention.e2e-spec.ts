@@ -5,12 +5,10 @@
  * `relays_active` gauge scan is read through an index (EXPLAIN).
  */
 import { Clock } from '../../src/common/clock';
-import {
-  EventRetentionWorker,
-  EXPIRED_EVENTS_SQL,
-} from '../../src/event-log/event-retention.worker';
+import { EXPIRED_EVENTS_SQL } from '../../src/event-log/event-log.service';
+import { EventRetentionWorker } from '../../src/event-log/event-retention.worker';
 import { RetentionIndexes1764374400000 } from '../../src/database/migrations/1764374400000-retention-indexes';
-import { RELAYS_ACTIVE_SQL } from '../../src/observability/metrics.service';
+import { RELAYS_ACTIVE_SQL } from '../../src/relay/relay.store';
 import { NO_TIMERS, relay, RelayFixture, relayEvents } from '../factories';
 import { expectOk } from '../utils/assertions';
 import { startTestApp, TestApp } from '../utils/test-app';
@@ -265,7 +263,7 @@ describe('indexes of what background work scans (EXPLAIN)', () => {
   });
 
   it('finds expired events through idx_relay_event_occurred', async () => {
-    const plan = await indexesUsed(EXPIRED_EVENTS_SQL, [Date.now() - 24 * HOUR_MS, 200]);
+    const plan = await indexesUsed(EXPIRED_EVENTS_SQL, [Date.now() - 24 * HOUR_MS, -1, -1, 0, 200]);
     expect(plan).toContain('idx_relay_event_occurred');
   });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config/app.config';
-import { dataSourceOptions, MIGRATIONS } from '../../src/database/database.options';
+import { dataSourceOptions, MIGRATIONS } from '../../src/app.schema';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 const ROOT = join(__dirname, '..', '..');

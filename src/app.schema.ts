@@ -1,0 +1,39 @@
+import { DataSourceOptions } from 'typeorm';
+import { AppConfig } from './config/app.config';
+import { databaseOptions, EntityLists } from './database/database.options';
+import { RelayEvent, SqliteRelayEvent } from './event-log/event-log.entity';
+import { IdempotencyKey, SqliteIdempotencyKey } from './idempotency/idempotency-key.entity';
+import { LiveRoom } from './live-room/live-room.entity';
+import { SqliteWebhookDelivery, WebhookDelivery } from './notification/webhook-delivery.entity';
+import { RelayMember, RelayScoreId, RelaySession, SqliteRelaySession } from './relay/relay.entity';
+
+export { MIGRATIONS } from './database/database.options';
+
+/** Every table's entity, from the module that owns it; the migrations are what create them. */
+export const ENTITIES: EntityLists = {
+  mysql: [
+    LiveRoom,
+    RelaySession,
+    RelayEvent,
+    WebhookDelivery,
+    IdempotencyKey,
+    RelayScoreId,
+    RelayMember,
+  ],
+  sqlite: [
+    LiveRoom,
+    SqliteRelaySession,
+    SqliteRelayEvent,
+    SqliteWebhookDelivery,
+    SqliteIdempotencyKey,
+    RelayScoreId,
+    RelayMember,
+  ],
+};
+
+/**
+ * The options of the app, the CLI (ormconfig.ts) and the specs alike, so that what `schema:log`
+ * compares is what the app runs with.
+ */
+export const dataSourceOptions = (config: AppConfig): Promise<DataSourceOptions> =>
+  databaseOptions(config, ENTITIES);
