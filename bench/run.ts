@@ -342,7 +342,9 @@ interface Tally {
 function run(options: autocannon.Options, latencies: number[]): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(options, (error: unknown, result: autocannon.Result) =>
-      error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result),
+      error
+        ? reject(error instanceof Error ? error : new Error(JSON.stringify(error)))
+        : resolve(result),
     );
     instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
   });

@@ -8,7 +8,7 @@ import { BadClaims, RefusedHeader } from './jwt.strategy';
 function userOrError<T>(error: unknown, user: T | false, info: unknown): T {
   if (user) return user;
   if (error instanceof BadClaims) throw new DomainError(ErrorCode.Unauthorized, error.message);
-  if (error) throw error;
+  if (error instanceof Error) throw error;
   if (info instanceof RefusedHeader) throw new DomainError(ErrorCode.Unauthorized, info.message);
   const name = (info as { name?: string } | undefined)?.name;
   if (name === 'TokenExpiredError') throw new DomainError(ErrorCode.TokenExpired, 'token expired');

@@ -9,7 +9,7 @@ import {
   ReferenceObject,
   SchemaObject,
 } from '@nestjs/swagger';
-import { ErrorCode } from './domain.error';
+import { ErrorCode, ERRORS } from './domain.error';
 
 /** The request id as the service writes it: the caller's X-Request-Id or a generated UUID. */
 const EXAMPLE_REQUEST_ID = '6f1c0b1e-3c55-4d4e-9d9b-1f0b6d1f2a10';
@@ -17,80 +17,6 @@ const REQUEST_ID_SCHEMA: SchemaObject = {
   type: 'string',
   pattern: '^[A-Za-z0-9._:-]{1,128}$',
   example: EXAMPLE_REQUEST_ID,
-};
-
-/**
- * Codes the HTTP layer answers before any route runs (a wrong method on a known path, headers
- * too large), next to those that services throw.
- */
-type DocumentedCode = ErrorCode | 405 | 431;
-
-interface ErrorDoc {
-  /** When the service answers this code, for the response description. */
-  when: string;
-  /** A message the service really sends with this code. */
-  example: string;
-}
-
-/** Every code of the contract's error table (and of the operations routes), in plain words. */
-const ERRORS: Record<DocumentedCode, ErrorDoc> = {
-  400: {
-    when:
-      'malformed JSON or JSON nested deeper than 32 levels, missing, ill-typed or unknown field, ' +
-      'value out of range, bad identifier, control character in a text field; or malformed ' +
-      'framing (both Content-Length and Transfer-Encoding, a bad Content-Length, a body shorter ' +
-      'than announced, a bad chunk, no Host), a Content-Encoding other than identity',
-    example: 'recv_room_id must be 1-64 characters of letters, digits, _ . : -',
-  },
-  401: {
-    when: 'missing, malformed or badly signed token or signature',
-    example: 'invalid token',
-  },
-  499: { when: 'token expired', example: 'token expired' },
-  403: {
-    when: 'authenticated, but not allowed (not the anchor, not a participant)',
-    example: 'you are not an anchor of relay relay_8c1d2e',
-  },
-  404: {
-    when: "no such room, relay or delivery (in the caller's app)",
-    example: 'relay relay_8c1d2e not found',
-  },
-  405: {
-    when: 'a method this path does not have; the Allow header lists those it has',
-    example: 'method DELETE is not allowed on this path; allowed: GET, HEAD',
-  },
-  413: { when: 'body larger than 64 KiB', example: 'request body is larger than 64 KiB' },
-  429: {
-    when: 'more than RATE_LIMIT_PER_MINUTE requests of this user in this minute',
-    example: 'more than 120 requests a minute; retry in 17 s',
-  },
-  431: { when: 'request headers too large', example: 'request headers are too large' },
-  500: { when: 'internal error', example: 'internal error' },
-  503: { when: 'the database does not answer', example: 'database unreachable' },
-  600: { when: 'already exists', example: 'already exists' },
-  601: {
-    when: 'not allowed in the current status',
-    example: 'cannot accept a relay in status 6',
-  },
-  602: { when: 'database error', example: 'database error' },
-};
-
-/** The HTTP status of each code, as the exception filter answers it. */
-const HTTP_STATUS: Record<DocumentedCode, number> = {
-  400: 400,
-  401: 401,
-  499: 401,
-  403: 403,
-  404: 404,
-  405: 405,
-  413: 413,
-  429: 429,
-  431: 431,
-  500: 500,
-  503: 503,
-  600: 409,
-  601: 409,
-  602: 500,
 };
 
 /** Every answer carries its request id, the same as `request_id` in the envelope. */
@@ -124,7 +50,7 @@ const ERROR_HEADERS: Partial<Record<number, HeadersObject>> = {
  * What any route can answer from the HTTP layer, before it runs: malformed framing or body
  * (400), a method the path does not have (405), headers too large (431).
  */
-const HTTP_LAYER_ERRORS = [400, 405, 431] as const;
+const HTTP_LAYER_ERRORS = [400, 405, 431] as const satisfies readonly ErrorCode[];
 
 /** A success that is not JSON (the event stream, the Prometheus text). */
 export interface ApiTextAnswer {
@@ -146,9 +72,9 @@ export function ApiEnvelope(
   /** Headers that any answer of the route may carry (the success and every error). */
   headers: HeadersObject = {},
 ) {
-  const byStatus = new Map<number, DocumentedCode[]>();
-  for (const code of new Set<DocumentedCode>([...errors, ...HTTP_LAYER_ERRORS])) {
-    const status = HTTP_STATUS[code];
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set<ErrorCode>([...errors, ...HTTP_LAYER_ERRORS])) {
+    const status = ERRORS[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   const models = typeof success === 'function' ? [success] : [];
@@ -167,7 +93,7 @@ export function ApiEnvelope(
 }
 
 /** The error answer of one HTTP status: its codes, headers and envelope with examples. */
-function errorResponse(status: number, codes: DocumentedCode[]) {
+function errorResponse(status: number, codes: ErrorCode[]) {
   return {
     status,
     description: codes.map((code) => `code ${code}: ${ERRORS[code].when}`).join('; '),
@@ -183,7 +109,7 @@ function errorResponse(status: number, codes: DocumentedCode[]) {
 export function httpLayerResponses() {
   return Object.fromEntries(
     HTTP_LAYER_ERRORS.map((code) => {
-      const { status, ...response } = errorResponse(HTTP_STATUS[code], [code]);
+      const { status, ...response } = errorResponse(ERRORS[code].status, [code]);
       return [status, response];
     }),
   );
@@ -223,7 +149,7 @@ function successResponse(success: Type<unknown> | null | ApiTextAnswer): {
   };
 }
 
-function errorContent(codes: DocumentedCode[]): MediaTypeObject {
+function errorContent(codes: ErrorCode[]): MediaTypeObject {
   return {
     schema: {
       type: 'object',
@@ -241,7 +167,7 @@ function errorContent(codes: DocumentedCode[]): MediaTypeObject {
         `code_${code}`,
         {
           summary: `code ${code}: ${ERRORS[code].when}`,
-          value: { request_id: EXAMPLE_REQUEST_ID, code, message: ERRORS[code].example },
+          value: { request_id: EXAMPLE_REQUEST_ID, code, message: ERRORS[code].message },
         },
       ]),
     ),

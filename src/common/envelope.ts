@@ -1,7 +1,7 @@
 import { HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { identityFields, RequestIdentity } from './request-identity';
-import { DomainError, ErrorCode } from './domain.error';
+import { DomainError, ErrorCode, ERRORS } from './domain.error';
 
 export interface ErrorEnvelope {
   request_id: string;
@@ -41,8 +41,7 @@ export function toErrorAnswer(error: unknown, who: RequestIdentity): ErrorAnswer
       ? error.getStatus()
       : (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    if (status === 413)
-      return answer(413, ErrorCode.PayloadTooLarge, 'request body is larger than 64 KiB');
+    if (status === 413) return answer(413, ErrorCode.PayloadTooLarge, ERRORS[413].message);
     if (status === 404) return answer(404, ErrorCode.NotFound, 'no such route');
     if (error instanceof SyntaxError)
       return answer(400, ErrorCode.BadRequest, 'malformed JSON body');
@@ -51,10 +50,10 @@ export function toErrorAnswer(error: unknown, who: RequestIdentity): ErrorAnswer
   }
   if (isDatabaseError(error)) {
     logger.error(`database error: ${describe(error)}`, identityFields(who));
-    return answer(500, ErrorCode.Database, 'database error');
+    return answer(500, ErrorCode.Database, ERRORS[602].message);
   }
   logger.error(`internal error: ${describe(error)}`, identityFields(who));
-  return answer(500, ErrorCode.Internal, 'internal error');
+  return answer(500, ErrorCode.Internal, ERRORS[500].message);
 }
 
 /** The 404 of a request no route matched, as opposed to a resource a service did not find. */

@@ -5,7 +5,7 @@ import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import { Logger } from 'pino';
 import { identityFields, identityOf } from './request-identity';
-import { badRequest } from './domain.error';
+import { badRequest, ERRORS } from './domain.error';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -72,7 +72,7 @@ function framingProblem(raw: IncomingMessage): Error | undefined {
 }
 
 const CLIENT_ERRORS: Record<string, [status: number, message: string]> = {
-  HPE_HEADER_OVERFLOW: [431, 'request headers are too large'],
+  HPE_HEADER_OVERFLOW: [431, ERRORS[431].message],
   HPE_UNEXPECTED_CONTENT_LENGTH: [400, 'send Content-Length or Transfer-Encoding, not both'],
   HPE_INVALID_TRANSFER_ENCODING: [400, 'Transfer-Encoding must be chunked, without Content-Length'],
   HPE_INVALID_CONTENT_LENGTH: [400, 'Content-Length is not a valid length'],
@@ -121,7 +121,7 @@ class RouteTable {
         .split('/')
         .map((segment) => (segment.startsWith(':') ? '[^/]+' : escapeRegExp(segment)))
         .join('/');
-      entry = { pattern: new RegExp(`^${pattern}/?$`), methods: new Set() };
+      entry = { pattern: new RegExp(`^${pattern}$`), methods: new Set() };
       this.templates.set(url, entry);
     }
     for (const m of Array.isArray(method) ? method : [method]) entry.methods.add(m);
@@ -243,7 +243,24 @@ export function setUpHttp(
         undefined,
       );
     }
-    parseJson(request, text, done);
+    void parseJson(request, text, (error, parsed) => {
+      if (error === null) return done(null, parsed);
+      // The parser refuses keys that would reach an object's prototype; the body is valid JSON,
+      // so the answer says which key instead of calling it malformed.
+      const refused = text.includes('"__proto__"')
+        ? '__proto__'
+        : text.includes('"constructor"') && text.includes('"prototype"')
+          ? 'constructor.prototype'
+          : undefined;
+      done(
+        badRequest(
+          refused === undefined
+            ? 'malformed JSON body'
+            : `the JSON key ${refused} is not accepted: it would reach an object's prototype`,
+        ),
+        undefined,
+      );
+    });
   });
   // Clients of the original API post bodiless actions with any Content-Type (or none); keep the
   // text for signatures and refuse only a non-empty body we cannot read.

@@ -326,7 +326,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     const value = raw[key];
     if (value === undefined) continue;
     if (typeof value === 'string' && INT.test(value.trim())) raw[key] = Number(value.trim());
-    else problems.push(`${key} must be an integer (got "${String(value)}")`);
+    else problems.push(`${key} must be an integer (got "${value as string}")`);
   }
   const env = plainToInstance(Env, raw);
   for (const error of validateSync(env)) {

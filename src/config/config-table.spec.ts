@@ -16,12 +16,15 @@ function documentedVariables(): string[] {
 /** Every variable loadConfig looks at, whatever the values, recorded as it reads them. */
 function variablesTheCodeReads(): string[] {
   const read = new Set<string>();
-  const env = new Proxy({} as NodeJS.ProcessEnv, {
-    get: (_, name) => {
-      if (typeof name === 'string') read.add(name);
-      return undefined;
+  const env = new Proxy(
+    {},
+    {
+      get: (_, name) => {
+        if (typeof name === 'string') read.add(name);
+        return undefined;
+      },
     },
-  });
+  );
   loadConfig(env);
   return [...read];
 }

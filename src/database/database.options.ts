@@ -102,9 +102,7 @@ async function serverType(
     return named;
   }
   try {
-    const [{ version }] = (await probe.query('SELECT VERSION() AS version')) as {
-      version: string;
-    }[];
+    const [{ version }] = await probe.query<{ version: string }[]>('SELECT VERSION() AS version');
     return /mariadb/i.test(version) ? 'mariadb' : 'mysql';
   } finally {
     await probe.destroy();

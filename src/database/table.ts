@@ -17,7 +17,13 @@ export interface NumberColumn {
   number: true;
 }
 
-export type Column = string | JsonColumn | NumberColumn;
+/** A flag stored as an INTEGER 0 or 1 (both databases read it back as a number). */
+export interface BooleanColumn {
+  name: string;
+  boolean: true;
+}
+
+export type Column = string | JsonColumn | NumberColumn | BooleanColumn;
 
 export type ColumnMap<R> = { [K in keyof R]-?: Column };
 
@@ -32,11 +38,14 @@ const isJson = (column: Column): column is JsonColumn =>
   typeof column !== 'string' && 'json' in column;
 const isNumber = (column: Column): column is NumberColumn =>
   typeof column !== 'string' && 'number' in column;
+const isBoolean = (column: Column): column is BooleanColumn =>
+  typeof column !== 'string' && 'boolean' in column;
 
 export class Table<R> {
   private readonly fields: (keyof R & string)[];
   private readonly json: (keyof R & string)[];
   private readonly numbers: (keyof R & string)[];
+  private readonly booleans: (keyof R & string)[];
 
   constructor(
     readonly name: string,
@@ -45,6 +54,7 @@ export class Table<R> {
     this.fields = Object.keys(columns) as (keyof R & string)[];
     this.json = this.fields.filter((f) => isJson(columns[f]));
     this.numbers = this.fields.filter((f) => isNumber(columns[f]));
+    this.booleans = this.fields.filter((f) => isBoolean(columns[f]));
   }
 
   column(field: keyof R): string {
@@ -63,13 +73,16 @@ export class Table<R> {
     for (const f of this.json) if (typeof raw[f] === 'string') raw[f] = JSON.parse(raw[f]);
     for (const f of this.numbers)
       if (raw[f] !== null && raw[f] !== undefined) raw[f] = Number(raw[f]);
+    for (const f of this.booleans) if (raw[f] !== undefined) raw[f] = Number(raw[f]) === 1;
     return row;
   }
 
   /** The value of `field` of `record` as stored. */
   value(record: R, field: keyof R): unknown {
     const value = record[field];
-    return isJson(this.columns[field]) ? JSON.stringify(value) : value;
+    const column = this.columns[field];
+    if (isJson(column)) return JSON.stringify(value);
+    return isBoolean(column) ? (value ? 1 : 0) : value;
   }
 
   /** INSERT of the given fields (every field but `omit`), one row per record. */

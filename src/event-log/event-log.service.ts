@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { Database, Sql } from '../database/database.service';
+import { EventType } from '../common/event-type';
+import { Database, Sql, SqlReader } from '../database/database.service';
+import { marks, Table } from '../database/table';
 
 /** An event as written; `data` is any JSON value, typed by the writer's own event map. */
 export interface NewEvent {
-  type: string;
+  type: EventType;
   relayId: string;
   appId: string;
   seq: number;
@@ -30,7 +32,7 @@ export interface LoggedEvent extends Omit<NewEvent, 'data'> {
 /** The event as clients and webhooks receive it (docs/events.md). */
 export interface PublicEvent {
   id: number;
-  type: string;
+  type: EventType;
   relay_id: string;
   app_id: string;
   seq: number;
@@ -65,9 +67,20 @@ export function publicEventJson(e: EventRecord): string {
   );
 }
 
-const COLUMNS =
-  'id, type, relay_id AS relayId, app_id AS appId, seq, occurred_at AS occurredAt, data, ' +
-  'user_ids AS userIds, room_ids AS roomIds';
+const EVENT = new Table<LoggedEvent>('relay_event', {
+  id: { name: 'id', number: true },
+  type: 'type',
+  relayId: 'relay_id',
+  appId: 'app_id',
+  seq: { name: 'seq', number: true },
+  occurredAt: { name: 'occurred_at', number: true },
+  data: 'data',
+  userIds: 'user_ids',
+  roomIds: 'room_ids',
+});
+const SELECT = `SELECT ${EVENT.select()} FROM relay_event`;
+const INSERT = EVENT.insert(['id']);
+const read = (rows: LoggedEvent[]) => rows.map((row) => EVENT.read(row));
 
 export type AppendHook = (sql: Sql, event: LoggedEvent) => Promise<void>;
 
@@ -131,13 +144,8 @@ export class EventLog {
   }
 
   async append(sql: Sql, e: NewEvent): Promise<LoggedEvent> {
-    const data = JSON.stringify(e.data);
-    const id = await sql.insert(
-      'INSERT INTO relay_event (type, relay_id, app_id, seq, occurred_at, data, user_ids, room_ids) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [e.type, e.relayId, e.appId, e.seq, e.occurredAt, data, e.userIds, e.roomIds],
-    );
-    const logged: LoggedEvent = { ...e, id, data };
+    const logged: LoggedEvent = { ...e, id: 0, data: JSON.stringify(e.data) };
+    logged.id = await sql.insert(INSERT.sql, INSERT.params(logged));
     for (const hook of this.appendHooks) await hook(sql, logged);
     sql.afterCommit(() => this.committedListeners.forEach((listener) => listener(logged, e.data)));
     return logged;
@@ -145,22 +153,24 @@ export class EventLog {
 
   /** Every app's events after `afterId`, in log order: the feed each node follows. */
   after(afterId: number, limit: number): Promise<LoggedEvent[]> {
-    return this.db.read((sql) =>
-      sql.rows<LoggedEvent>(`SELECT ${COLUMNS} FROM relay_event WHERE id > ? ORDER BY id LIMIT ?`, [
-        afterId,
-        limit,
-      ]),
+    return this.db.read(async (sql) =>
+      read(
+        await sql.rows<LoggedEvent>(`${SELECT} WHERE id > ? ORDER BY id LIMIT ?`, [afterId, limit]),
+      ),
     );
   }
 
   /** The events among `ids` that exist by now. */
   byIds(ids: number[]): Promise<LoggedEvent[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.db.read((sql) =>
-      sql.rows<LoggedEvent>(
-        `SELECT ${COLUMNS} FROM relay_event WHERE id IN (${ids.map(() => '?').join(', ')}) ORDER BY id`,
-        ids,
-      ),
+    return this.db.read((sql) => this.find(sql, ids));
+  }
+
+  /** The events among `ids` that exist, in log order, read with `sql`. */
+  async find(sql: SqlReader, ids: number[]): Promise<LoggedEvent[]> {
+    if (ids.length === 0) return [];
+    return read(
+      await sql.rows<LoggedEvent>(`${SELECT} WHERE id IN (${marks(ids)}) ORDER BY id`, ids),
     );
   }
 
@@ -178,10 +188,12 @@ export class EventLog {
    * after that event's seq; served by uq_relay_event_relay_seq (relay_id, seq).
    */
   ofRelay(relayId: string, afterId: number | null, limit: number): Promise<LoggedEvent[]> {
-    return this.db.read((sql) =>
-      sql.rows<LoggedEvent>(
-        `SELECT ${COLUMNS} FROM relay_event WHERE relay_id = ? AND id > ? ORDER BY seq LIMIT ?`,
-        [relayId, afterId ?? 0, limit],
+    return this.db.read(async (sql) =>
+      read(
+        await sql.rows<LoggedEvent>(
+          `${SELECT} WHERE relay_id = ? AND id > ? ORDER BY seq LIMIT ?`,
+          [relayId, afterId ?? 0, limit],
+        ),
       ),
     );
   }
@@ -193,10 +205,12 @@ export class EventLog {
   replay(f: ReplayFilter): Promise<LoggedEvent[]> {
     const column = f.roomId !== undefined ? 'room_ids' : 'user_ids';
     const needle = idList([f.roomId ?? f.userId ?? '']);
-    return this.db.read((sql) =>
-      sql.rows<LoggedEvent>(
-        `SELECT ${COLUMNS} FROM relay_event WHERE app_id = ? AND id > ? AND INSTR(${column}, ?) > 0 ORDER BY id LIMIT ?`,
-        [f.appId, f.afterId, needle, f.limit],
+    return this.db.read(async (sql) =>
+      read(
+        await sql.rows<LoggedEvent>(
+          `${SELECT} WHERE app_id = ? AND id > ? AND INSTR(${column}, ?) > 0 ORDER BY id LIMIT ?`,
+          [f.appId, f.afterId, needle, f.limit],
+        ),
       ),
     );
   }
@@ -228,10 +242,7 @@ export class EventLog {
     for (const hook of this.purgeHooks) for (const id of await hook(sql, ids)) kept.add(id);
     const expired = ids.filter((id) => !kept.has(id));
     if (expired.length > 0) {
-      await sql.run(
-        `DELETE FROM relay_event WHERE id IN (${expired.map(() => '?').join(', ')})`,
-        expired,
-      );
+      await sql.run(`DELETE FROM relay_event WHERE id IN (${marks(expired)})`, expired);
     }
     return { last: found[found.length - 1], found: found.length, deleted: expired.length };
   }

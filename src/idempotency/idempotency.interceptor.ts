@@ -49,11 +49,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const key = keyOf(request);
     const route = idempotentRouteOf(context);
     if (key === undefined || route === undefined) return next.handle();
+    const handle = () => lastValueFrom<unknown>(next.handle());
     return from(
-      (async () => {
+      (async (): Promise<unknown> => {
         const body = await route.validate(request.body);
         const scope = route.scope(request);
-        if (scope === null) return lastValueFrom(next.handle());
+        if (scope === null) return handle();
         return this.idempotency.run(
           http.getResponse<FastifyReply>(),
           identityOf(request),
@@ -61,7 +62,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
           body,
           (keep) => {
             request.keepAnswer = keep;
-            return lastValueFrom(next.handle());
+            return handle();
           },
         );
       })(),

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConcurrentUpdate, Database, Sql } from '../database/database.service';
+import { marks, Statement, Table } from '../database/table';
 
 /** Whose key: the same key of another user or app is another key. */
 export interface IdempotencyScope {
@@ -24,13 +25,31 @@ export interface StoredAnswer {
   data?: unknown;
 }
 
-const COLUMNS =
-  'id, fingerprint, state, http_status AS httpStatus, answer, created_at AS createdAt';
+/** A key's whole row. */
+interface KeyRow extends IdempotencyScope, IdempotencyRecord {}
+
+const KEY = new Table<KeyRow>('idempotency_key', {
+  id: { name: 'id', number: true },
+  appId: 'app_id',
+  userId: 'user_id',
+  key: 'idem_key',
+  fingerprint: 'fingerprint',
+  state: 'state',
+  httpStatus: { name: 'http_status', number: true },
+  answer: 'answer',
+  createdAt: { name: 'created_at', number: true },
+});
+const SELECT = `SELECT ${KEY.select(['id', 'fingerprint', 'state', 'httpStatus', 'answer', 'createdAt'])} FROM idempotency_key`;
 
 /** SQL for idempotency keys; every write after the claim is conditional on the claim. */
 @Injectable()
 export class IdempotencyStore {
-  constructor(private readonly db: Database) {}
+  /** An insert that skips a key that exists (it answers 0 changed rows then). */
+  private readonly claimKey: Statement<KeyRow>;
+
+  constructor(db: Database) {
+    this.claimKey = KEY.insert(['id'], db.insertIgnore);
+  }
 
   /**
    * Inserts a running claim unless the key exists, then answers the row and whether this call
@@ -45,16 +64,21 @@ export class IdempotencyStore {
     fingerprint: string,
     now: number,
   ): Promise<{ inserted: boolean; row: IdempotencyRecord }> {
-    const inserted = await sql.run(
-      `${this.db.insertIgnore} INTO idempotency_key (app_id, user_id, idem_key, fingerprint, ` +
-        "state, http_status, answer, created_at) VALUES (?, ?, ?, ?, 'running', 0, NULL, ?)",
-      [scope.appId, scope.userId, scope.key, fingerprint, now],
-    );
+    const claim: KeyRow = {
+      ...scope,
+      id: 0,
+      fingerprint,
+      state: 'running',
+      httpStatus: 0,
+      answer: null,
+      createdAt: now,
+    };
+    const inserted = await sql.run(this.claimKey.sql, this.claimKey.params(claim));
     const [row] = await sql.rows<IdempotencyRecord>(
-      `SELECT ${COLUMNS} FROM idempotency_key WHERE app_id = ? AND user_id = ? AND idem_key = ?`,
+      `${SELECT} WHERE app_id = ? AND user_id = ? AND idem_key = ?`,
       [scope.appId, scope.userId, scope.key],
     );
-    return { inserted: inserted === 1, row: { ...row, createdAt: Number(row.createdAt) } };
+    return { inserted: inserted === 1, row: KEY.read(row) };
   }
 
   /**
@@ -106,10 +130,10 @@ export class IdempotencyStore {
     );
     if (found.length === 0) return 0;
     const ids = found.map((row) => Number(row.id));
-    await sql.run(
-      `DELETE FROM idempotency_key WHERE id IN (${ids.map(() => '?').join(', ')}) AND created_at <= ?`,
-      [...ids, cutoff],
-    );
+    await sql.run(`DELETE FROM idempotency_key WHERE id IN (${marks(ids)}) AND created_at <= ?`, [
+      ...ids,
+      cutoff,
+    ]);
     return found.length;
   }
 }

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, IsString, MaxLength, MinLength } from 'class-validator';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { LiveRoom } from './live-room.entity';
-import { Optional } from '../common/validation';
+import { AsSent, Optional } from '../common/validation';
 import { CleanText } from '../common/text';
 
 export class CreateRoomDto {
@@ -34,6 +34,7 @@ export class CreateRoomDto {
     description: 'at most 32 keys of 1-64 characters, values up to 1024 characters',
   })
   @Optional()
+  @AsSent()
   @IsObject()
   extends?: Record<string, string>;
 }

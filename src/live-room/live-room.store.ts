@@ -1,12 +1,30 @@
 import { Injectable } from '@nestjs/common';
 import { Database, Sql, SqlReader } from '../database/database.service';
+import { Table } from '../database/table';
 import { LiveRoom, LiveStatus } from './live-room.entity';
 
-const COLUMNS =
-  'live_id AS liveId, app_id AS appId, title, notice, cover_url AS coverUrl, ' +
-  'extends_json AS extendsJson, anchor_id AS anchorId, live_status AS liveStatus, pk_id AS pkId, ' +
-  'start_at AS startAt, end_at AS endAt, heartbeat_at AS heartbeatAt, ' +
-  'created_at AS createdAt, updated_at AS updatedAt';
+const ROOM = new Table<LiveRoom>('live_room', {
+  liveId: 'live_id',
+  appId: 'app_id',
+  title: 'title',
+  notice: 'notice',
+  coverUrl: 'cover_url',
+  extendsJson: 'extends_json',
+  anchorId: 'anchor_id',
+  liveStatus: 'live_status',
+  pkId: 'pk_id',
+  startAt: 'start_at',
+  endAt: 'end_at',
+  heartbeatAt: 'heartbeat_at',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+});
+const SELECT = `SELECT ${ROOM.select()} FROM live_room`;
+const INSERT = ROOM.insert();
+const SET_STATUS = ROOM.update(
+  ['liveStatus', 'startAt', 'endAt', 'heartbeatAt', 'updatedAt'],
+  'live_id = ?',
+);
 
 /** SQL for live rooms. Other modules claim and release rooms through it, inside their units. */
 @Injectable()
@@ -14,27 +32,7 @@ export class LiveRoomStore {
   constructor(private readonly db: Database) {}
 
   async insert(sql: Sql, room: LiveRoom): Promise<void> {
-    await sql.run(
-      'INSERT INTO live_room (live_id, app_id, title, notice, cover_url, extends_json, anchor_id, ' +
-        'live_status, pk_id, start_at, end_at, heartbeat_at, created_at, updated_at) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [
-        room.liveId,
-        room.appId,
-        room.title,
-        room.notice,
-        room.coverUrl,
-        room.extendsJson,
-        room.anchorId,
-        room.liveStatus,
-        room.pkId,
-        room.startAt,
-        room.endAt,
-        room.heartbeatAt,
-        room.createdAt,
-        room.updatedAt,
-      ],
-    );
+    await sql.run(INSERT.sql, INSERT.params(room));
   }
 
   async find(
@@ -44,7 +42,7 @@ export class LiveRoomStore {
     lock = false,
   ): Promise<LiveRoom | null> {
     const rows = await sql.rows<LiveRoom>(
-      `SELECT ${COLUMNS} FROM live_room WHERE live_id = ? AND app_id = ?${lock ? this.db.forUpdate : ''}`,
+      `${SELECT} WHERE live_id = ? AND app_id = ?${lock ? this.db.forUpdate : ''}`,
       [liveId, appId],
     );
     return rows[0] ?? null;
@@ -65,11 +63,7 @@ export class LiveRoomStore {
   }
 
   async setStatus(sql: Sql, room: LiveRoom): Promise<void> {
-    await sql.run(
-      'UPDATE live_room SET live_status = ?, start_at = ?, end_at = ?, heartbeat_at = ?, updated_at = ? ' +
-        'WHERE live_id = ?',
-      [room.liveStatus, room.startAt, room.endAt, room.heartbeatAt, room.updatedAt, room.liveId],
-    );
+    await sql.run(SET_STATUS.sql, SET_STATUS.params(room, room.liveId));
   }
 
   /** Answers whether the live room of this anchor took the heartbeat. */

@@ -5,6 +5,7 @@ import { ClientUser } from '../auth/client-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { ClientStreamAuth } from '../auth/client-auth.decorator';
 import { ApiEnvelope, CLIENT_ERRORS } from '../common/api-envelope.decorator';
+import { EVENT_TYPES, EventType } from '../common/event-type';
 import { STREAM_PREVIEW_S } from '../openapi/swagger-ui.script';
 import { EventStreamService } from './event-stream.service';
 import { StreamQuery } from './event-stream.dto';
@@ -46,6 +47,17 @@ const EXAMPLE_EVENT = {
   },
 };
 
+/**
+ * What an app does with each event type, for the example: a Record, so that a new event type
+ * does not compile until the example shows it.
+ */
+const EXAMPLE_HANDLERS: Record<EventType, string> = {
+  'relay.status_changed': 'showStatus(event.data.to); // your UI: 0-6',
+  'relay.room_changed': 'showRooms(event.data.session.rooms); // group relays of 3+ rooms',
+  'relay.extends_updated': 'applyExtends(event.data.changed);',
+  'relay.score_changed': 'drawScoreBar(event.data.scores); // {"<room_id>": score}',
+};
+
 /** Markdown: Swagger UI shows it above Try it out, where a newcomer would otherwise wait. */
 const STREAM_DESCRIPTION = [
   'A server-sent event stream: it stays open and never ends, so read it with `EventSource`',
@@ -54,17 +66,12 @@ const STREAM_DESCRIPTION = [
   '',
   '```js',
   "const stream = new EventSource('/client/relay/events?access_token=' + token);",
-  "stream.addEventListener('relay.status_changed', (m) => {",
-  '  const event = JSON.parse(m.data); // an EventView; m.lastEventId is its id',
-  '  showStatus(event.data.to); // your UI: 0-6',
-  '});',
-  "stream.addEventListener('relay.room_changed', (m) => {",
-  '  showRooms(JSON.parse(m.data).data.session.rooms); // group relays of 3+ rooms',
-  '});',
-  "stream.addEventListener('relay.extends_updated', (m) => applyExtends(JSON.parse(m.data)));",
-  "stream.addEventListener('relay.score_changed', (m) => {",
-  '  drawScoreBar(JSON.parse(m.data).data.scores); // {"<room_id>": score}',
-  '});',
+  ...EVENT_TYPES.flatMap((type) => [
+    `stream.addEventListener('${type}', (m) => {`,
+    '  const event = JSON.parse(m.data); // an EventView; m.lastEventId is its id',
+    `  ${EXAMPLE_HANDLERS[type]}`,
+    '});',
+  ]),
   '```',
   '',
   'Each message has `id:` (the event id), `event:` (the type) and `data:` (the event JSON,',

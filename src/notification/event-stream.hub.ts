@@ -134,7 +134,7 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
 
   subscribe(s: Subscriber): () => void {
     let set = this.byApp.get(s.appId);
-    if (!set) this.byApp.set(s.appId, (set = new Map()));
+    if (!set) this.byApp.set(s.appId, (set = new Map<Subscriber, Match>()));
     set.set(s, matchOf(s));
     this.metrics.openStreams.inc();
     return () => {

@@ -36,18 +36,20 @@ export class EventStreamService {
 
     reply.hijack();
     const raw = reply.raw;
-    raw.writeHead(200, {
+    const headers = {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
       'x-accel-buffering': 'no',
       'x-request-id': request.id,
-    });
-    // HEAD gets the headers a GET would and no stream: nothing is subscribed or replayed.
+    };
+    // HEAD gets the headers a GET would and no stream: nothing is subscribed or replayed, and
+    // the connection is left to Node, which honours the client's Connection: close.
     if (request.method === 'HEAD') {
+      raw.writeHead(200, headers);
       raw.end();
       return;
     }
+    raw.writeHead(200, { ...headers, connection: 'keep-alive' });
     raw.write('retry: 2000\n\n');
 
     let held: { id: number; frame: Buffer }[] | null = lastEventId === null ? null : [];

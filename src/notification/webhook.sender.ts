@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EventType } from '../common/event-type';
 import { webhookSignatures } from './webhook.signature';
 
 export const WEBHOOK_TIMEOUT_MS = 5000;
@@ -11,7 +12,7 @@ export class WebhookSender {
   async send(
     url: string,
     secrets: readonly string[],
-    event: { id: number; type: string; json: string },
+    event: { id: number; type: EventType; json: string },
     nowMs: number,
   ): Promise<SendOutcome> {
     const timestamp = Math.floor(nowMs / 1000);

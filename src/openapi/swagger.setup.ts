@@ -80,6 +80,7 @@ export function setUpSwagger(app: INestApplication): void {
       // @nestjs/swagger writes functions into the page's init script with Function#toString,
       // so this one is built from source text: a compiled, or coverage-instrumented, function
       // of this file would not be the code the page needs.
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above
       requestInterceptor: new Function(
         'request',
         'return window.relaySwaggerUi.interceptRequest(request);',

@@ -17,7 +17,7 @@ import { badRequest } from '../common/domain.error';
 import { PageQuery } from '../common/page';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { formatLocalTime } from '../common/time.format';
-import { Optional } from '../common/validation';
+import { AsSent, Optional } from '../common/validation';
 import { ROOM_REASONS, ROOM_STATES, STOP_REASONS } from './relay.machine';
 import { MAX_DELTA, MAX_SCORE, SCORE_LIMIT, Scores, winnerOf } from './relay.score';
 import { Relay } from './relay.store';
@@ -86,6 +86,7 @@ export class StartRelayDto {
   })
   @Optional()
   @IsArray({ message: '$property must be a list of {room_id, user_id}' })
+  @IsObject({ each: true, message: '$property must be a list of {room_id, user_id}' })
   @ArrayMinSize(1, { message: `$property must list 1 to ${MAX_RECEIVERS} rooms` })
   @ArrayMaxSize(MAX_RECEIVERS, { message: `$property must list 1 to ${MAX_RECEIVERS} rooms` })
   @ValidateNested({ each: true })
@@ -97,6 +98,7 @@ export class StartRelayDto {
     description: 'at most 32 keys; values up to 1024 characters',
   })
   @Optional()
+  @AsSent()
   @IsObject()
   extends?: Record<string, string>;
 
@@ -169,6 +171,7 @@ export class UpdateExtendsDto {
     example: { score_a: '12', obsolete: null },
     description: 'a string sets the key, null deletes it',
   })
+  @AsSent()
   @IsObject()
   extends!: Record<string, string | null>;
 }

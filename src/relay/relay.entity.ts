@@ -2,9 +2,10 @@ import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'ty
 import { RelayStatus, StopReason } from './relay.machine';
 
 /**
- * One relay session. `version` grows by one with every committed change, and each change
- * writes exactly one event, so `version` is also the `seq` of the latest event.
- * Every column but the key, whose type depends on the database (see SqliteRelaySession).
+ * One relay session, as the migrations create it (the store's SQL is built from its column map
+ * in relay.store.ts). `version` grows by one with every event the relay records (a change may
+ * record several: each room's move, then the status change), so it is the `seq` of its latest
+ * event. Every column but the key, whose type depends on the database (see SqliteRelaySession).
  */
 @Index('uq_relay_session_relay_id', ['relayId'], { unique: true })
 @Index('idx_relay_session_deadline', ['deadlineAt'])

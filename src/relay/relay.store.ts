@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ExtendsMap } from '../common/extends.map';
 import { ConcurrentUpdate, Database, Sql, SqlReader } from '../database/database.service';
-import { marks, Table } from '../database/table';
+import { marks, Statement, Table } from '../database/table';
 import { RelaySnapshot, RelayStatus } from './relay.machine';
 import { Scores } from './relay.score';
 
@@ -45,8 +45,35 @@ const RELAY = new Table<Relay>('relay_session', {
   updatedAt: 'updated_at',
 });
 
+/** Who takes part in which relay (relay.entity.ts, RelayMember). */
+interface Member {
+  appId: string;
+  userId: string;
+  sessionId: number;
+  role: 'init' | 'recv';
+}
+const MEMBER = new Table<Member>('relay_member', {
+  appId: 'app_id',
+  userId: 'user_id',
+  sessionId: 'session_id',
+  role: 'role',
+});
+
+/** A score_id used on a relay (relay.entity.ts, RelayScoreId). */
+interface ScoreIdRow {
+  relayId: string;
+  scoreId: string;
+  createdAt: number;
+}
+const SCORE_ID = new Table<ScoreIdRow>('relay_score_id', {
+  relayId: 'relay_id',
+  scoreId: 'score_id',
+  createdAt: 'created_at',
+});
+
 const SELECT = `SELECT ${RELAY.select()} FROM relay_session`;
 const INSERT = RELAY.insert(['id']);
+const INSERT_MEMBERS = MEMBER.insert();
 /** Everything a change can move; the identity of the relay and its rooms' anchors never change. */
 const UPDATE = RELAY.update(
   [
@@ -80,7 +107,12 @@ export interface RelayListFilter {
 /** SQL for relay sessions. Every change is conditional on the version it was read at. */
 @Injectable()
 export class RelayStore {
-  constructor(private readonly db: Database) {}
+  /** An insert that skips a score_id the relay has used (it answers 0 changed rows then). */
+  private readonly claimScore: Statement<ScoreIdRow>;
+
+  constructor(private readonly db: Database) {
+    this.claimScore = SCORE_ID.insert([], db.insertIgnore);
+  }
 
   async find(
     sql: SqlReader,
@@ -99,9 +131,15 @@ export class RelayStore {
   /** The session and a member row for each of its anchors. */
   async insert(sql: Sql, s: Relay): Promise<void> {
     const id = await sql.insert(INSERT.sql, INSERT.params(s));
+    const members = s.rooms.map((r): Member => ({
+      appId: s.appId,
+      userId: r.userId,
+      sessionId: id,
+      role: r.role,
+    }));
     await sql.run(
-      `INSERT INTO relay_member (app_id, user_id, session_id, role) VALUES ${s.rooms.map(() => '(?, ?, ?, ?)').join(', ')}`,
-      s.rooms.flatMap((r) => [s.appId, r.userId, id, r.role]),
+      INSERT_MEMBERS.rows(members.length),
+      members.flatMap((m) => INSERT_MEMBERS.params(m)),
     );
   }
 
@@ -119,11 +157,8 @@ export class RelayStore {
    * key decides, not a read before the write, so two requests with one id never both succeed.
    */
   async claimScoreId(sql: Sql, relayId: string, scoreId: string, now: number): Promise<boolean> {
-    const inserted = await sql.run(
-      `${this.db.insertIgnore} INTO relay_score_id (relay_id, score_id, created_at) VALUES (?, ?, ?)`,
-      [relayId, scoreId, now],
-    );
-    return inserted === 1;
+    const row: ScoreIdRow = { relayId, scoreId, createdAt: now };
+    return (await sql.run(this.claimScore.sql, this.claimScore.params(row))) === 1;
   }
 
   /** Sessions whose next timer is due, oldest first; served by idx_relay_session_deadline. */

@@ -161,15 +161,19 @@ describe('command line', () => {
     }, 60_000);
   });
 
-  describe('npm start', () => {
+  // In this order: `npm start` builds dist/, which `npm run start:prod` runs.
+  describe.each([
+    ['start', ['start']],
+    ['run start:prod', ['run', 'start:prod']],
+  ])('npm %s', (name, command) => {
     let started: Spawned | undefined;
     // Whatever the outcome, nothing of it may outlive the spec.
     afterAll(() => started && killGroup(started));
 
     it('drains on SIGTERM to npm, exits 0 and leaves the port free', async () => {
       // PORT=0: the service reports the port it got, so the spec needs no free-port guess.
-      started = spawnProcess('npm', ['start'], {
-        env: { PORT: '0', DATABASE_URL: `sqlite:${join(dir, 'start.db')}` },
+      started = spawnProcess('npm', command, {
+        env: { PORT: '0', DATABASE_URL: `sqlite:${join(dir, `${name.replace(/\W/g, '-')}.db`)}` },
         detached: true,
       });
       const [, port] = await started.waitFor(/listening on port (\d+)/, 100_000);

@@ -15,7 +15,7 @@
  * On SQLite, or on a new MySQL/MariaDB database when DATABASE_URL names a server.
  */
 import { randomUUID } from 'node:crypto';
-import { DataSource, MigrationInterface, Table } from 'typeorm';
+import { DataSource, MigrationInterface } from 'typeorm';
 import { loadConfig } from '../../src/config/app.config';
 import { dataSourceOptions, MIGRATIONS } from '../../src/app.schema';
 import { GroupRelays1764633600000 } from '../../src/database/migrations/1764633600000-group-relays';
@@ -76,7 +76,7 @@ async function appliedMigrations(dataSource: DataSource): Promise<string[]> {
 async function tableShape(dataSource: DataSource, name: string) {
   const runner = dataSource.createQueryRunner();
   try {
-    const table = (await runner.getTable(name)) as Table | undefined;
+    const table = await runner.getTable(name);
     if (table === undefined) return undefined;
     return {
       columns: table.columns

@@ -53,9 +53,9 @@ async function stopAll(started: Started[]): Promise<void> {
 async function appliedMigrations(databaseUrl: string): Promise<string[]> {
   const dataSource = await openDatabase(databaseUrl);
   try {
-    const rows = (await dataSource.query('SELECT name FROM migrations ORDER BY id')) as {
-      name: string;
-    }[];
+    const rows = await dataSource.query<{ name: string }[]>(
+      'SELECT name FROM migrations ORDER BY id',
+    );
     return rows.map((row) => row.name);
   } finally {
     await dataSource.destroy();

@@ -156,13 +156,15 @@ function initialModel(init: Anchor, recvs: Anchor[], mode: 'auto' | 'invite'): M
     reason: '',
     rooms: [
       { room_id: init.liveId, user_id: init.userId, role: 'init', state: 'agreed', reason: '' },
-      ...recvs.map((r) => ({
-        room_id: r.liveId,
-        user_id: r.userId,
-        role: 'recv' as const,
-        state: (mode === 'auto' ? 'agreed' : 'invited') as RoomState,
-        reason: '',
-      })),
+      ...recvs.map(
+        (r): RelayRoom => ({
+          room_id: r.liveId,
+          user_id: r.userId,
+          role: 'recv',
+          state: mode === 'auto' ? 'agreed' : 'invited',
+          reason: '',
+        }),
+      ),
     ],
   };
 }
@@ -743,7 +745,7 @@ describe('group relays on three nodes sharing one database', () => {
             const answers = await Promise.all(
               steps.map((step, k) =>
                 step === 'wait'
-                  ? undefined
+                  ? Promise.resolve(undefined)
                   : act(node(i + k + 1), r.relayId, step, r.recvs[k].token),
               ),
             );

@@ -39,7 +39,7 @@ describe('database schema', () => {
 
   it('is created by the migrations, which leave nothing pending', async () => {
     expect(await t.dataSource.showMigrations()).toBe(false);
-    const applied = (await t.dataSource.query('SELECT * FROM migrations')) as { name: string }[];
+    const applied = await t.dataSource.query<{ name: string }[]>('SELECT * FROM migrations');
     expect(applied.map((m) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
   });
 

@@ -112,7 +112,7 @@ export class SseClient {
     return new Promise<SseClient>((resolve, reject) => {
       const req = httpRequest(url, { method: 'GET', headers, agent: false });
       const timer = setTimeout(() => {
-        req.destroy(new Error(`no response headers from ${url} within ${timeoutMs} ms`));
+        req.destroy(new Error(`no response headers from ${url.toString()} within ${timeoutMs} ms`));
       }, timeoutMs);
       client.destroy = () => req.destroy();
       req.on('error', (error) => {
