@@ -156,15 +156,13 @@ function initialModel(init: Anchor, recvs: Anchor[], mode: 'auto' | 'invite'): M
     reason: '',
     rooms: [
       { room_id: init.liveId, user_id: init.userId, role: 'init', state: 'agreed', reason: '' },
-      ...recvs.map(
-        (r): RelayRoom => ({
-          room_id: r.liveId,
-          user_id: r.userId,
-          role: 'recv',
-          state: mode === 'auto' ? 'agreed' : 'invited',
-          reason: '',
-        }),
-      ),
+      ...recvs.map((r): RelayRoom => ({
+        room_id: r.liveId,
+        user_id: r.userId,
+        role: 'recv',
+        state: mode === 'auto' ? 'agreed' : 'invited',
+        reason: '',
+      })),
     ],
   };
 }
