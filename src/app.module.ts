@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
+import { BattleModule } from './battle/battle.module';
 import { RateLimiter } from './auth/rate-limit.guard';
 import { ENTITIES } from './app.schema';
 import { Clock } from './common/clock';
@@ -41,6 +42,7 @@ export class AppModule {
         IdempotencyModule,
         LiveRoomModule,
         RelayModule,
+        BattleModule,
         NotificationModule,
       ],
     };

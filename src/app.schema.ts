@@ -3,6 +3,7 @@ import { AppConfig } from './config/app.config';
 import { databaseOptions, EntityLists } from './database/database.options';
 import { RelayEvent, SqliteRelayEvent } from './event-log/event-log.entity';
 import { IdempotencyKey, SqliteIdempotencyKey } from './idempotency/idempotency-key.entity';
+import { RelayBattle, RelayContribution } from './battle/battle.entity';
 import { LiveRoom } from './live-room/live-room.entity';
 import { SqliteWebhookDelivery, WebhookDelivery } from './notification/webhook-delivery.entity';
 import { RelayMember, RelayScoreId, RelaySession, SqliteRelaySession } from './relay/relay.entity';
@@ -19,6 +20,8 @@ export const ENTITIES: EntityLists = {
     IdempotencyKey,
     RelayScoreId,
     RelayMember,
+    RelayBattle,
+    RelayContribution,
   ],
   sqlite: [
     LiveRoom,
@@ -28,6 +31,8 @@ export const ENTITIES: EntityLists = {
     SqliteIdempotencyKey,
     RelayScoreId,
     RelayMember,
+    RelayBattle,
+    RelayContribution,
   ],
 };
 

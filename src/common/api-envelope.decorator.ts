@@ -174,6 +174,17 @@ function errorContent(codes: ErrorCode[]): MediaTypeObject {
   };
 }
 
+/**
+ * A property that holds the given model or null. OpenAPI 3.0 ignores `nullable` beside a bare
+ * `$ref`, so the reference is wrapped; the model must be registered (ApiExtraModels) where used.
+ */
+export function nullableRef(model: Type<unknown> | string): {
+  nullable: true;
+  allOf: ReferenceObject[];
+} {
+  return { nullable: true, allOf: [{ $ref: getSchemaPath(model) }] };
+}
+
 /** What every /client route can answer: bad input, a bad or expired token, the rate limit. */
 export const CLIENT_ERRORS = [400, 401, 499, 429] as const;
 /** What every /server route can answer: bad input, a bad signature. */

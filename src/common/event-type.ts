@@ -9,6 +9,7 @@ export const EVENT_TYPES = [
   'relay.room_changed',
   'relay.extends_updated',
   'relay.score_changed',
+  'relay.battle_changed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

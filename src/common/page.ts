@@ -25,17 +25,21 @@ export class PageQuery {
 
 export const DEFAULT_PAGE_SIZE = 20;
 
-/** Reads one row more than the page to learn whether another page follows. */
-export async function readPage<R extends { id: number }, V>(
+/**
+ * Reads one row more than the page to learn whether another page follows. The cursor is the
+ * key (`keyOf`, the id by default) of the page's last row.
+ */
+export async function readPage<R, V>(
   query: PageQuery,
   read: (cursorId: number | null, limit: number) => Promise<R[]>,
   view: (row: R) => V,
+  keyOf: (row: R) => number = (row) => (row as { id: number }).id,
 ): Promise<{ list: V[]; next_cursor: string | null }> {
   const limit = query.limit ?? DEFAULT_PAGE_SIZE;
   const rows = await read(query.cursor === undefined ? null : Number(query.cursor), limit + 1);
   const page = rows.slice(0, limit);
   return {
     list: page.map(view),
-    next_cursor: rows.length > limit ? String(page[page.length - 1].id) : null,
+    next_cursor: rows.length > limit ? String(keyOf(page[page.length - 1])) : null,
   };
 }

@@ -34,6 +34,7 @@ describe(loadConfig.name, () => {
         'relay.room_changed',
         'relay.extends_updated',
         'relay.score_changed',
+        'relay.battle_changed',
       ],
       maxAttempts: 10,
     });
@@ -114,8 +115,8 @@ describe(loadConfig.name, () => {
       loadConfig({ WEBHOOK_EVENT_TYPES: ' relay.extends_updated ' }).webhook.eventTypes,
     ).toEqual(['relay.extends_updated']);
     expect(problemsOf({ WEBHOOK_EVENT_TYPES: 'relay.status_changed,relay.created,x' })).toEqual([
-      'WEBHOOK_EVENT_TYPES: unknown event type "relay.created" (known: relay.status_changed, relay.room_changed, relay.extends_updated, relay.score_changed)',
-      'WEBHOOK_EVENT_TYPES: unknown event type "x" (known: relay.status_changed, relay.room_changed, relay.extends_updated, relay.score_changed)',
+      'WEBHOOK_EVENT_TYPES: unknown event type "relay.created" (known: relay.status_changed, relay.room_changed, relay.extends_updated, relay.score_changed, relay.battle_changed)',
+      'WEBHOOK_EVENT_TYPES: unknown event type "x" (known: relay.status_changed, relay.room_changed, relay.extends_updated, relay.score_changed, relay.battle_changed)',
     ]);
   });
 

@@ -112,6 +112,26 @@ class Env {
   ROOM_HEARTBEAT_TIMEOUT_S = 60;
 
   @IsInt()
+  @Min(10)
+  @Max(3600)
+  BATTLE_DURATION_S = 300;
+
+  @IsInt()
+  @Min(0)
+  @Max(60)
+  BATTLE_COUNTDOWN_S = 3;
+
+  @IsInt()
+  @Min(0)
+  @Max(600)
+  BATTLE_PUNISHMENT_S = 0;
+
+  @IsInt()
+  @Min(1)
+  @Max(600)
+  BATTLE_INVITE_TIMEOUT_S = 10;
+
+  @IsInt()
   @Min(50)
   @Max(10000)
   TIMER_INTERVAL_MS = 500;
@@ -185,6 +205,8 @@ export interface AppConfig {
   };
   /** Seconds without a heartbeat before a live room is stopped; 0 disables. */
   roomHeartbeatTimeoutS: number;
+  /** A battle's phases when its start names none, and how long its invitation waits (s). */
+  battle: { durationS: number; countdownS: number; punishmentS: number; inviteTimeoutS: number };
   /** How often each node looks for due timers; well under the 2 s the contract allows. */
   timerIntervalMs: number;
   webhook: {
@@ -317,6 +339,10 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     'RELAY_INVITE_TIMEOUT_S',
     'RELAY_JOIN_TIMEOUT_S',
     'ROOM_HEARTBEAT_TIMEOUT_S',
+    'BATTLE_DURATION_S',
+    'BATTLE_COUNTDOWN_S',
+    'BATTLE_PUNISHMENT_S',
+    'BATTLE_INVITE_TIMEOUT_S',
     'TIMER_INTERVAL_MS',
     'WEBHOOK_MAX_ATTEMPTS',
     'EVENT_RETENTION_HOURS',
@@ -383,6 +409,12 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
       joinTimeoutS: env.RELAY_JOIN_TIMEOUT_S,
     },
     roomHeartbeatTimeoutS: env.ROOM_HEARTBEAT_TIMEOUT_S,
+    battle: {
+      durationS: env.BATTLE_DURATION_S,
+      countdownS: env.BATTLE_COUNTDOWN_S,
+      punishmentS: env.BATTLE_PUNISHMENT_S,
+      inviteTimeoutS: env.BATTLE_INVITE_TIMEOUT_S,
+    },
     timerIntervalMs: env.TIMER_INTERVAL_MS,
     webhook: {
       urls: webhookUrls,

@@ -11,6 +11,7 @@ import { Scores1764460800000 } from './migrations/1764460800000-scores';
 import { IdempotencyKeys1764547200000 } from './migrations/1764547200000-idempotency-keys';
 import { GroupRelays1764633600000 } from './migrations/1764633600000-group-relays';
 import { RoomsJsonWider1764720000000 } from './migrations/1764720000000-rooms-json-wider';
+import { Battles1764806400000 } from './migrations/1764806400000-battles';
 
 /**
  * The entities that describe the tables, given by the application that lists its modules' (the
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   IdempotencyKeys1764547200000,
   GroupRelays1764633600000,
   RoomsJsonWider1764720000000,
+  Battles1764806400000,
 ];
 
 /**

@@ -46,6 +46,8 @@ export class Database {
   readonly forUpdate: string;
   /** `INSERT` that skips a row whose unique key exists (run() then answers 0). */
   readonly insertIgnore: string;
+  /** Which SQL the database speaks, for the few statements that differ. */
+  readonly kind: 'mysql' | 'sqlite';
   private readonly sqlite: boolean;
   private readonly logger = new Logger(Database.name);
   private queue: Promise<unknown> = Promise.resolve();
@@ -54,7 +56,8 @@ export class Database {
     private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.sqlite = config.database.kind === 'sqlite';
+    this.kind = config.database.kind;
+    this.sqlite = this.kind === 'sqlite';
     this.forUpdate = this.sqlite ? '' : ' FOR UPDATE';
     this.insertIgnore = this.sqlite ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
   }

@@ -43,6 +43,7 @@ const EXAMPLE_EVENT = {
       extends: {},
       scores: { room_a: 0, room_b: 0 },
       winner_room_id: '',
+      battle: null,
     },
   },
 };
@@ -56,6 +57,7 @@ const EXAMPLE_HANDLERS: Record<EventType, string> = {
   'relay.room_changed': 'showRooms(event.data.session.rooms); // group relays of 3+ rooms',
   'relay.extends_updated': 'applyExtends(event.data.changed);',
   'relay.score_changed': 'drawScoreBar(event.data.scores); // {"<room_id>": score}',
+  'relay.battle_changed': 'showBattle(event.data.battle); // phase, ranking, winner, MVP',
 };
 
 /** Markdown: Swagger UI shows it above Try it out, where a newcomer would otherwise wait. */

@@ -1,6 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty } from '@nestjs/swagger';
+import { nullableRef } from '../common/api-envelope.decorator';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
-import { RelaySessionView } from './relay.dto';
+import { BattleScoresView, RelaySessionView } from './relay.dto';
 import {
   RelayStatus,
   RoomMoveData,
@@ -71,6 +72,7 @@ export class ExtendsUpdatedData {
   session!: RelaySessionView;
 }
 
+@ApiExtraModels(BattleScoresView)
 export class ScoreChangedData {
   @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'room_a' }) room_id!: string;
   @ApiProperty({
@@ -92,6 +94,11 @@ export class ScoreChangedData {
     description: 'every room of the relay and its score after the change',
   })
   scores!: Scores;
+  @ApiProperty({
+    ...nullableRef(BattleScoresView),
+    description: 'the battle in play that the change counted for too, or null',
+  })
+  battle!: BattleScoresView | null;
   @ApiProperty({ type: RelaySessionView, description: 'the session after the change' })
   session!: RelaySessionView;
 }

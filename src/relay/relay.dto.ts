@@ -1,4 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { nullableRef } from '../common/api-envelope.decorator';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -20,7 +21,8 @@ import { formatLocalTime } from '../common/time.format';
 import { AsSent, Optional } from '../common/validation';
 import { ROOM_REASONS, ROOM_STATES, STOP_REASONS } from './relay.machine';
 import { MAX_DELTA, MAX_SCORE, SCORE_LIMIT, Scores, winnerOf } from './relay.score';
-import { Relay } from './relay.store';
+import { BattleScores } from './relay-battles';
+import { NewestBattle, Relay } from './relay.store';
 
 const ID_MESSAGE = '$property must be 1-64 characters of letters, digits, _ . : -';
 const EXTENDS_DOC = {
@@ -217,6 +219,17 @@ export class ScoreDto {
   @Optional()
   @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
   score_id?: string;
+
+  @ApiPropertyOptional({
+    example: 'fan_42',
+    pattern: IDENTIFIER_PATTERN.source,
+    description:
+      'the audience member whose gift it is, only with a positive delta: it adds to their ' +
+      'contribution to the room, in the relay and in the battle in play',
+  })
+  @Optional()
+  @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
+  user_id?: string;
 }
 
 export class ListRelaysQuery extends PageQuery {
@@ -339,6 +352,11 @@ export class RelaySessionView {
       'or "" when rooms share it',
   })
   winner_room_id!: string;
+  @ApiProperty({
+    ...nullableRef('BattleView'),
+    description: "the relay's newest battle (its PK rounds), or null before the first",
+  })
+  battle!: NewestBattle | null;
 }
 
 export class RelayTokenView {
@@ -368,6 +386,18 @@ export class RelayExtendsView {
   @ApiProperty({ ...EXTENDS_DOC, description: 'the merged map' }) extends!: Record<string, string>;
 }
 
+/** The battle a score change counted for (docs/concepts.md, "Scores in play"). */
+export class BattleScoresView implements BattleScores {
+  @ApiProperty({ type: 'integer', minimum: 1, example: 2 }) battle_no!: number;
+  @ApiProperty({
+    ...SCORES_DOC,
+    example: { room_a: 30, room_b: 12 },
+    description: 'every room of the battle and its battle score (what the fight added)',
+  })
+  scores!: Scores;
+}
+
+@ApiExtraModels(BattleScoresView)
 export class ScoreView {
   @ApiProperty({ ...ID_DOC, example: 'relay_8c1d2e' }) relay_id!: string;
   @ApiProperty({ ...SCORES_DOC, description: 'the scores after this request' }) scores!: Scores;
@@ -376,6 +406,13 @@ export class ScoreView {
     description: 'true when the score_id was used before: nothing changed',
   })
   duplicate!: boolean;
+  @ApiProperty({
+    ...nullableRef(BattleScoresView),
+    description:
+      'the battle in play (fighting, before its fight_end_at) that the change counted for too, ' +
+      'with its scores after it; null when none',
+  })
+  battle!: BattleScoresView | null;
 }
 
 export class RelayListView {
@@ -409,5 +446,6 @@ export function toRelayView(s: Relay): RelaySessionView {
     extends: s.extends,
     scores: s.scores,
     winner_room_id: winnerOf(s.status, s.scores),
+    battle: s.battle,
   };
 }

@@ -53,6 +53,13 @@ abstract class RelaySessionColumns {
   @Column({ name: 'extends_json', type: 'text' })
   extendsJson!: string;
 
+  /**
+   * The view of the relay's newest battle, or null: what the session shows as `battle`, written
+   * by the battle module in the transaction of every change of that battle.
+   */
+  @Column({ name: 'battle_json', type: 'text', nullable: true })
+  battleJson!: string | null;
+
   /** `{"<room_id>": score}` with every room of the relay (relay.score.ts). */
   @Column({ name: 'scores_json', type: 'varchar', length: 1024, default: '{}' })
   scoresJson!: string;

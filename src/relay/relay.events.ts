@@ -1,5 +1,6 @@
 import { idList, NewEvent } from '../event-log/event-log.service';
 import { toRelayView } from './relay.dto';
+import { BattleEvent } from './relay-battles';
 import { RelayEventData, RelayEventType } from './relay-events.dto';
 import { Relay } from './relay.store';
 
@@ -10,13 +11,25 @@ export type RelayEventBody = {
 
 /** The event of a change to `s` (already at its new version), with the session as it now is. */
 export function relayEvent(s: Relay, e: RelayEventBody): NewEvent {
+  return eventOf(s, e.type, e.data);
+}
+
+/** A relay.battle_changed event of `s`, whose session shows the battle right after it. */
+export function battleEvent(s: Relay, e: BattleEvent): NewEvent {
+  return eventOf({ ...s, battle: e.battle }, 'relay.battle_changed', {
+    ...e.data,
+    battle: e.battle,
+  });
+}
+
+function eventOf(s: Relay, type: NewEvent['type'], data: object): NewEvent {
   return {
-    type: e.type,
+    type,
     relayId: s.relayId,
     appId: s.appId,
     seq: s.version,
     occurredAt: s.updatedAt,
-    data: { ...e.data, session: toRelayView(s) },
+    data: { ...data, session: toRelayView(s) },
     userIds: idList(s.rooms.map((r) => r.userId)),
     roomIds: idList(s.rooms.map((r) => r.roomId)),
   };

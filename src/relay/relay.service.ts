@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
-import { badStatus, DomainError, forbidden, notFound } from '../common/domain.error';
+import { badRequest, badStatus, DomainError, forbidden, notFound } from '../common/domain.error';
 import {
   initialExtends,
   mergeExtends,
@@ -34,7 +34,8 @@ import {
   toRelayView,
   UpdateExtendsDto,
 } from './relay.dto';
-import { relayEvent } from './relay.events';
+import { BattleEffects, BattleEvent, NO_BATTLES, RelayBattles } from './relay-battles';
+import { battleEvent, relayEvent, RelayEventBody } from './relay.events';
 import {
   Actor,
   isConnected,
@@ -44,7 +45,6 @@ import {
   nextDeadline,
   openRelay,
   RelayAction,
-  RelayEffects,
   RelayTimers,
   transition,
 } from './relay.machine';
@@ -52,11 +52,18 @@ import { applyScore, initialScores, parseChange } from './relay.score';
 import { Relay, RelayStore } from './relay.store';
 import { signRoomToken } from './relay-token';
 
+/**
+ * An event a change records, with the relay as it is right after that event: one of the relay's
+ * own, or one of its battle's.
+ */
+type Entry = { state: Relay; body: RelayEventBody } | { state: Relay; battle: BattleEvent };
+
 /** Glue: load, ask the machine, persist the change and its effects in one short transaction. */
 @Injectable()
 export class RelayService {
   private readonly timers: RelayTimers;
   private readonly logger = new Logger(RelayService.name);
+  private battles: RelayBattles = NO_BATTLES;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -72,6 +79,11 @@ export class RelayService {
       joinTimeoutS: config.relay.joinTimeoutS,
     };
     liveRooms.onRoomEnded((sql, room, reason) => this.endForRoom(sql, room, reason));
+  }
+
+  /** The battle module registers here (battles know the relay, the relay knows this interface). */
+  useBattles(battles: RelayBattles): void {
+    this.battles = battles;
   }
 
   /** `keep`, when given, stores the answer for idempotent retries in the relay's transaction. */
@@ -114,6 +126,7 @@ export class RelayService {
         recvRoomId: receivers[0].roomId,
         extends: extendsMap,
         scores: initialScores(liveIds),
+        battle: null,
         version: 0,
         updatedAt: now,
       };
@@ -122,7 +135,12 @@ export class RelayService {
       }
       const created = { ...s, version: opened.effects.events.length };
       await this.relays.insert(sql, created);
-      await this.record(sql, s, opened.effects, now);
+      await this.append(
+        sql,
+        s,
+        opened.effects.events.map((e) => ({ state: { ...s, ...e.relay }, body: e })),
+        now,
+      );
       const answer = this.tokenView(created, 0);
       await keep?.(sql, answer);
       return answer;
@@ -175,17 +193,9 @@ export class RelayService {
       const { merged, changed } = mergeExtends(s.extends, patch);
       if (Object.keys(changed).length === 0) return merged;
       serializeExtends(merged);
-      const next: Relay = {
-        ...s,
-        extends: merged,
-        version: s.version + 1,
-        updatedAt: this.clock.now(),
-      };
-      await this.relays.update(sql, next, s.version);
-      await this.events.append(
-        sql,
-        relayEvent(next, { type: 'relay.extends_updated', data: { changed } }),
-      );
+      const next: Relay = { ...s, extends: merged };
+      const body: RelayEventBody = { type: 'relay.extends_updated', data: { changed } };
+      await this.commit(sql, s, next, [{ state: next, body }], [], this.clock.now());
       return merged;
     }, user);
     return { relay_id: relayId, extends: merged };
@@ -215,53 +225,89 @@ export class RelayService {
   }
 
   /**
-   * Server API: changes one room's score (docs/concepts.md, "Scores"). The relay row is locked
+   * Server API: changes one room's score (docs/concepts.md, "Scores"), and while a battle is
+   * fighting, the battle's and the gifter's contributions with it. The relay row is locked
    * first, so concurrent changes on any node apply one after another to the latest scores; the
    * `score_id` is claimed in the same transaction, so a refused change leaves it unused.
    */
   async score(relayId: string, dto: ScoreDto, who: RequestIdentity): Promise<ScoreView> {
     const change = parseChange(dto.delta, dto.score);
     if (change.kind === 'refused') throw new DomainError(change.code, change.message);
+    if (dto.user_id !== undefined && (change.kind !== 'delta' || change.value < 0)) {
+      throw badRequest('user_id is given only with a positive delta: the gift of that user');
+    }
     return this.db.transaction(async (sql) => {
       const s = await this.locked(sql, relayId, null);
       const out = s.rooms.filter((r) => !isIn(r)).map((r) => r.roomId);
-      const decision = applyScore(s.status, s.scores, dto.room_id, change, out);
+      const asked = applyScore(s.status, s.scores, dto.room_id, change, out);
       // A room outside the relay is refused even for a used score_id: that request cannot be a
       // retry. Any other retry is a duplicate, also once the relay has ended since.
-      if (decision.kind === 'refused' && decision.code === 404) {
-        throw new DomainError(decision.code, decision.message);
+      if (asked.kind === 'refused' && asked.code === 404) {
+        throw new DomainError(asked.code, asked.message);
       }
       const now = this.clock.now();
       if (
         dto.score_id !== undefined &&
         !(await this.relays.claimScoreId(sql, relayId, dto.score_id, now))
       ) {
-        return { relay_id: relayId, scores: s.scores, duplicate: true };
+        const battle = await this.battles.inPlay(sql, s, now);
+        return { relay_id: relayId, scores: s.scores, duplicate: true, battle };
       }
+      if (asked.kind === 'refused') throw new DomainError(asked.code, asked.message);
+      const share = await this.battles.scored(sql, s, {
+        roomId: dto.room_id,
+        change,
+        userId: dto.user_id,
+        now,
+      });
+      const decision =
+        share.change === change
+          ? asked
+          : applyScore(s.status, s.scores, dto.room_id, share.change, out);
       if (decision.kind === 'refused') throw new DomainError(decision.code, decision.message);
+      const battle = share.battle ?? s.battle;
+      const moved: Entry[] = share.events.map((e) => ({ state: s, battle: e }));
       if (decision.kind === 'unchanged') {
-        return { relay_id: relayId, scores: s.scores, duplicate: false };
+        if (moved.length > 0) await this.commit(sql, s, { ...s, battle }, moved, [], now);
+        return { relay_id: relayId, scores: s.scores, duplicate: false, battle: share.inPlay };
       }
-      const next: Relay = {
-        ...s,
-        scores: decision.scores,
-        version: s.version + 1,
-        updatedAt: now,
+      const next: Relay = { ...s, scores: decision.scores, battle };
+      const body: RelayEventBody = {
+        type: 'relay.score_changed',
+        data: {
+          room_id: dto.room_id,
+          delta: decision.delta,
+          score_id: dto.score_id ?? '',
+          scores: decision.scores,
+          battle: share.inPlay,
+        },
       };
-      await this.relays.update(sql, next, s.version);
-      await this.events.append(
-        sql,
-        relayEvent(next, {
-          type: 'relay.score_changed',
-          data: {
-            room_id: dto.room_id,
-            delta: decision.delta,
-            score_id: dto.score_id ?? '',
-            scores: decision.scores,
-          },
-        }),
-      );
-      return { relay_id: relayId, scores: decision.scores, duplicate: false };
+      await this.commit(sql, s, next, [...moved, { state: next, body }], [], now);
+      return { relay_id: relayId, scores: decision.scores, duplicate: false, battle: share.inPlay };
+    }, who);
+  }
+
+  /**
+   * Runs a change of the relay's battles in the relay's transaction, under its row lock: `work`
+   * answers the battle's effects, and the relay records its events, each at the next seq, and
+   * shows the newest battle. The battle module's every change goes through here.
+   */
+  changeBattle<T>(
+    relayId: string,
+    appId: string | null,
+    who: RequestIdentity | undefined,
+    work: (sql: Sql, s: Relay, now: number) => Promise<{ result: T; effects: BattleEffects }>,
+  ): Promise<T> {
+    return this.db.transaction(async (sql) => {
+      const s = await this.locked(sql, relayId, appId);
+      const now = this.clock.now();
+      const { result, effects } = await work(sql, s, now);
+      if (effects.events.length > 0) {
+        const next = { ...s, battle: effects.battle ?? s.battle };
+        const entries = effects.events.map((e): Entry => ({ state: next, battle: e }));
+        await this.commit(sql, s, next, entries, [], now);
+      }
+      return result;
     }, who);
   }
 
@@ -319,29 +365,49 @@ export class RelayService {
     const t = transition(s, action, actor, now, this.timers, room);
     if (t.kind === 'refused') throw new DomainError(t.code, t.message);
     if (t.kind === 'unchanged') return s;
-    const next: Relay = {
-      ...s,
-      ...t.next,
-      version: s.version + t.effects.events.length,
-      updatedAt: now,
-    };
-    await this.relays.update(sql, next, s.version);
-    await this.record(sql, s, t.effects, now);
-    return next;
+    const moved: Relay = { ...s, ...t.next };
+    const entries: Entry[] = t.effects.events.map((e) => ({
+      state: { ...s, ...e.relay },
+      body: e,
+    }));
+    // The relay's battle follows when the relay ends or rooms leave it, after the relay's own
+    // events: the relay's move is what causes the battle's.
+    if (s.battle !== null && (isTerminal(moved.status) || t.effects.released.length > 0)) {
+      const effects = await this.battles.moved(sql, s, moved, now);
+      moved.battle = effects.battle ?? s.battle;
+      entries.push(...effects.events.map((e) => ({ state: moved, battle: e })));
+    }
+    return this.commit(sql, s, moved, entries, t.effects.released, now);
   }
 
   /**
-   * The effects of a move of `s`, after its row is written: the rooms it releases, then its
-   * events in order, each at the next version with the relay as it was right after its change.
+   * Writes `next` over `s` (read under its lock), releases the rooms the change frees, and
+   * records the change's events in order, each at the next version with the relay as it was
+   * right after it.
    */
-  private async record(sql: Sql, s: Relay, effects: RelayEffects, now: number): Promise<void> {
-    if (effects.released.length > 0) {
-      await this.rooms.release(sql, effects.released, s.relayId, now);
-    }
+  private async commit(
+    sql: Sql,
+    s: Relay,
+    next: Relay,
+    entries: Entry[],
+    released: string[],
+    now: number,
+  ): Promise<Relay> {
+    const written: Relay = { ...next, version: s.version + entries.length, updatedAt: now };
+    await this.relays.update(sql, written, s.version);
+    if (released.length > 0) await this.rooms.release(sql, released, s.relayId, now);
+    await this.append(sql, s, entries, now);
+    return written;
+  }
+
+  private async append(sql: Sql, s: Relay, entries: Entry[], now: number): Promise<void> {
     let version = s.version;
-    for (const e of effects.events) {
-      const at: Relay = { ...s, ...e.relay, version: ++version, updatedAt: now };
-      await this.events.append(sql, relayEvent(at, e));
+    for (const e of entries) {
+      const at: Relay = { ...e.state, version: ++version, updatedAt: now };
+      await this.events.append(
+        sql,
+        'body' in e ? relayEvent(at, e.body) : battleEvent(at, e.battle),
+      );
     }
   }
 

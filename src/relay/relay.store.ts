@@ -5,6 +5,15 @@ import { marks, Statement, Table } from '../database/table';
 import { RelaySnapshot, RelayStatus } from './relay.machine';
 import { Scores } from './relay.score';
 
+/**
+ * The newest battle as the session shows it: the battle module's view, stored and shown as it
+ * is; the relay reads nothing of it but its number.
+ */
+export interface NewestBattle {
+  battle_no: number;
+  phase: string;
+}
+
 /** A session as the service works with it: the machine's snapshot and what surrounds it. */
 export interface Relay extends RelaySnapshot {
   /** Internal order of creation; the list endpoint's cursor. */
@@ -18,6 +27,8 @@ export interface Relay extends RelaySnapshot {
   recvRoomId: string;
   extends: ExtendsMap;
   scores: Scores;
+  /** The newest battle as the session shows it, or null before the first. */
+  battle: NewestBattle | null;
   /** Grows by one with every event the relay records: the `seq` of its latest event. */
   version: number;
   updatedAt: number;
@@ -37,6 +48,7 @@ const RELAY = new Table<Relay>('relay_session', {
   durationS: 'duration_s',
   extends: { name: 'extends_json', json: true },
   scores: { name: 'scores_json', json: true },
+  battle: { name: 'battle_json', json: true },
   version: 'version',
   startAt: 'start_at',
   stopAt: 'stop_at',
@@ -82,6 +94,7 @@ const UPDATE = RELAY.update(
     'stopReason',
     'extends',
     'scores',
+    'battle',
     'version',
     'startAt',
     'stopAt',

@@ -79,6 +79,7 @@ describe('command line', () => {
         relay_id: other.relayId,
         scores: { [other.init.liveId]: 5, [other.recv.liveId]: 0 },
         duplicate: false,
+        battle: null,
       });
     });
 

@@ -447,12 +447,28 @@ function migratedData(data: any): any {
     { appId: session.app_id, userId: session.recv_user_id, roomId: session.recv_room_id },
     promisedStates(session.status, session.stop_reason, session.start_at),
   );
-  const withRooms: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(session)) {
-    withRooms[key] = value;
-    if (key === 'recv_user_id') withRooms.rooms = rooms;
+  return withBattles({ ...data, session: after(session, 'recv_user_id', 'rooms', rooms) });
+}
+
+/**
+ * What the later battles migration adds to an old event (docs/concepts.md, "Battles"): its
+ * session shows `battle: null` after `winner_room_id`, and a score change `battle: null` after
+ * `scores`.
+ */
+function withBattles(data: any): any {
+  const scored = data.delta !== undefined && data.scores !== undefined;
+  const next = scored ? after(data, 'scores', 'battle', null) : data;
+  return { ...next, session: after(data.session, 'winner_room_id', 'battle', null) };
+}
+
+/** `fields` with `key: value` inserted right after the key `previous`. */
+function after(fields: Record<string, unknown>, previous: string, key: string, value: unknown) {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    out[k] = v;
+    if (k === previous) out[key] = value;
   }
-  return { ...data, session: withRooms };
+  return out;
 }
 
 /** The relays and their events, as the previous version's requests would have made them. */
@@ -727,10 +743,11 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
       body,
     });
 
-  /** The session of a migrated relay: every field as before, and its two rooms. */
+  /** The session of a migrated relay: every field as before, its two rooms, and no battle. */
   const expectedView = (r: OldRelay) => ({
     ...oldView(r.session),
     rooms: roomsOf(r.session.init, r.session.recv, r.plan.rooms),
+    battle: null,
   });
 
   it('runs alone on a database at the previous schema, and replaces the participant columns', async () => {
@@ -814,8 +831,11 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
           e.data.session.start_at,
         ),
       });
-      // Without `rooms`, the event is what the previous version wrote.
+      // Without `rooms` (and the battles migration's `battle: null`), the event is what the
+      // previous version wrote.
       delete parsed.session.rooms;
+      delete parsed.session.battle;
+      delete parsed.battle;
       expect({ id: e.id, data: JSON.stringify(parsed) }).toEqual({
         id: e.id,
         data: JSON.stringify(e.data),
@@ -1241,6 +1261,7 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
         relay_id: relayId,
         scores: { [init.roomId]: 12, [recv.roomId]: 15 },
         duplicate: false,
+        battle: null,
       });
       // gift_old_2 was used by the previous version: relay_score_id is untouched by the migration.
       await t.dataSource.query(
@@ -1255,6 +1276,7 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
         relay_id: relayId,
         scores: { [init.roomId]: 12, [recv.roomId]: 15 },
         duplicate: true,
+        battle: null,
       });
       expect(expectOk(await post(r, 'stop', recv)).relay_status).toBe(6);
       const ended = await read(relayId);

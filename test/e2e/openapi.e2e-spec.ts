@@ -37,6 +37,8 @@ interface RouteDoc {
   codes: number[];
   /** The request body's model, for routes that take one. */
   body?: string;
+  /** A body whose every field may be left out (each has a default). */
+  optionalFields?: true;
 }
 
 /** Every route the service answers (docs/api.md, docs/events.md, docs/operations.md). */
@@ -114,6 +116,66 @@ const ROUTES: RouteDoc[] = [
     security: 'bearer',
     success: 'RelayEventListView',
     codes: [...CLIENT, 404, ...DATABASE],
+  },
+  {
+    method: 'post',
+    path: '/client/relay/{relay_id}/battles',
+    tag: 'battle',
+    security: 'bearer',
+    success: 'BattleView',
+    codes: [...CLIENT, 403, 404, 413, 601, ...DATABASE],
+    body: 'StartBattleDto',
+    optionalFields: true,
+  },
+  {
+    method: 'get',
+    path: '/client/relay/{relay_id}/battles',
+    tag: 'battle',
+    security: 'bearer',
+    success: 'BattleListView',
+    codes: [...CLIENT, 404, ...DATABASE],
+  },
+  {
+    method: 'get',
+    path: '/client/relay/{relay_id}/battles/{battle_no}',
+    tag: 'battle',
+    security: 'bearer',
+    success: 'BattleView',
+    codes: [...CLIENT, 404, ...DATABASE],
+  },
+  ...(['accept', 'reject', 'stop'] as const).map((action): RouteDoc => ({
+    method: 'post',
+    path: `/client/relay/{relay_id}/battles/{battle_no}/${action}`,
+    tag: 'battle',
+    security: 'bearer',
+    success: 'BattleView',
+    codes: [...CLIENT, 403, 404, 413, 601, ...DATABASE],
+  })),
+  {
+    method: 'get',
+    path: '/client/relay/{relay_id}/contributions',
+    tag: 'battle',
+    security: 'bearer',
+    success: 'ContributionListView',
+    codes: [...CLIENT, 404, ...DATABASE],
+  },
+  {
+    method: 'post',
+    path: '/server/relay/{relay_id}/battles',
+    tag: 'server',
+    security: 'qiniu',
+    success: 'BattleView',
+    codes: [...SERVER, 404, 413, 601, ...DATABASE],
+    body: 'ServerStartBattleDto',
+    optionalFields: true,
+  },
+  {
+    method: 'post',
+    path: '/server/relay/{relay_id}/battles/{battle_no}/stop',
+    tag: 'server',
+    security: 'qiniu',
+    success: 'BattleView',
+    codes: [...SERVER, 404, 413, ...DATABASE],
   },
   {
     method: 'get',
@@ -292,7 +354,7 @@ describe('OpenAPI document (docs/operations.md)', () => {
 
   it('declares its tags, a Bearer scheme and the Qiniu scheme with the signing string', () => {
     expect(doc.tags.map((tag: { name: string }) => tag.name).sort()).toEqual(
-      ['operations', 'relay', 'rooms', 'server'].sort(),
+      ['battle', 'operations', 'relay', 'rooms', 'server'].sort(),
     );
     for (const tag of doc.tags) expect(tag.description).toEqual(expect.any(String));
     const { bearer, qiniu } = doc.components.securitySchemes;
@@ -384,7 +446,9 @@ describe('OpenAPI document (docs/operations.md)', () => {
         return;
       }
       expect(requestBody.content['application/json'].schema).toEqual({ $ref: ref(route.body) });
-      expect(component(route.body).required.length).toBeGreaterThan(0);
+      const required: string[] = component(route.body).required ?? [];
+      if (route.optionalFields) expect(required).toEqual([]);
+      else expect(required.length).toBeGreaterThan(0);
     });
   });
 
@@ -457,6 +521,7 @@ describe('OpenAPI document (docs/operations.md)', () => {
       { $ref: ref('RoomChangedData') },
       { $ref: ref('ExtendsUpdatedData') },
       { $ref: ref('ScoreChangedData') },
+      { $ref: ref('BattleChangedData') },
     ]);
     expect(component('StatusChangedData').properties.from.nullable).toBe(true);
   });
@@ -484,6 +549,7 @@ describe('OpenAPI document (docs/operations.md)', () => {
       extends: {},
       scores: { room_a: 0, room_b: 0 },
       winner_room_id: '',
+      battle: null,
     };
     const envelope = (data: unknown) => ({
       request_id: 'req-1',

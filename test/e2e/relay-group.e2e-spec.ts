@@ -227,6 +227,7 @@ describe('group relays', () => {
       extends: {},
       scores: { [g.init.liveId]: 0, [g.recvs[0].liveId]: 0 },
       winner_room_id: '',
+      battle: null,
       ...fields,
     });
 
@@ -953,6 +954,7 @@ describe('group relays', () => {
         relay_id: g.relayId,
         scores: { [init.liveId]: 0, [a.liveId]: 5, [b.liveId]: 3, [c.liveId]: 2 },
         duplicate: false,
+        battle: null,
       });
       expect((await read(g.relayId)).scores[a.liveId]).toBe(5);
 

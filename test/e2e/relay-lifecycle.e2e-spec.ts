@@ -148,6 +148,7 @@ describe('relay lifecycle', () => {
         extends: {},
         scores: { [r.init.liveId]: 0, [r.recv.liveId]: 0 },
         winner_room_id: '',
+        battle: null,
       });
       expectTimeBetween(s.created_at, before, after);
       expectTimeBetween(s.updated_at, before, after);

@@ -77,10 +77,16 @@ describe('PK scores', () => {
         relay_id: r.relayId,
         scores: { [a]: 5, [b]: 0 },
         duplicate: false,
+        battle: null,
       });
       expectOk(await score(t, r.relayId, { room_id: b, delta: -3 }));
       expect(expectOk(await score(t, r.relayId, { room_id: a, score: 1_000_000_000_000 }))).toEqual(
-        { relay_id: r.relayId, scores: { [a]: 1_000_000_000_000, [b]: -3 }, duplicate: false },
+        {
+          relay_id: r.relayId,
+          scores: { [a]: 1_000_000_000_000, [b]: -3 },
+          duplicate: false,
+          battle: null,
+        },
       );
       expect(await read(r.relayId)).toMatchObject({
         scores: { [a]: 1_000_000_000_000, [b]: -3 },
@@ -103,6 +109,7 @@ describe('PK scores', () => {
         delta: 7,
         score_id: 'gift_1',
         scores: { [a]: 7, [b]: 0 },
+        battle: null,
         session: expect.objectContaining({ scores: { [a]: 7, [b]: 0 }, winner_room_id: '' }),
       });
       expect(events[2].data).toMatchObject({
@@ -117,6 +124,7 @@ describe('PK scores', () => {
         relay_id: r.relayId,
         scores: { [a]: 2, [b]: 0 },
         duplicate: false,
+        battle: null,
       });
       expect(await relayEvents(t, r.relayId)).toEqual(events);
     });
@@ -134,6 +142,7 @@ describe('PK scores', () => {
           relay_id: r.relayId,
           scores: { [a]: 10, [b]: 0 },
           duplicate: true,
+          battle: null,
         });
       }
       expect(await relayEvents(t, r.relayId)).toEqual(before);

@@ -101,6 +101,7 @@ export const SESSION_FIELDS = [
   'extends',
   'scores',
   'winner_room_id',
+  'battle',
 ].sort();
 
 /** Settings that switch the relay timers off, for specs whose subject is not time. */

@@ -1,0 +1,89 @@
+/**
+ * The README's battle night, pasted into bash against a started server: two rooms connect, fight
+ * a battle with gifts from several audience members, see the ranking and the MVP, the punishment,
+ * a rematch, and hang up.
+ */
+import { spawn } from 'node:child_process';
+import { codeBlocks, readRepoFile, REPO_ROOT, section } from '../utils/markdown';
+import { startTestApp, TestApp } from '../utils/test-app';
+import { tokenFor } from '../factories';
+
+function runBash(script: string, env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A bash block without its comments: what runs. */
+const commands = (block: string) =>
+  block
+    .split('\n')
+    .map((line) => line.replace(/\s+#\s.*$/, ''))
+    .join('\n');
+
+describe('README battle night', () => {
+  it('is the same script in the Chinese quick start, comments aside', () => {
+    const [english] = codeBlocks(section(readRepoFile('README.md'), 'A battle night'), 'bash');
+    const [chinese] = codeBlocks(
+      section(readRepoFile('docs/README.zh-CN.md'), 'PK 对战与贡献榜'),
+      'bash',
+    );
+    expect(commands(chinese)).toBe(commands(english));
+    expect(chinese).not.toBe(english);
+  });
+
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('runs as pasted: the result, the MVP, the punishment, a rematch and the hang-up', async () => {
+    const [block] = codeBlocks(section(readRepoFile('README.md'), 'A battle night'), 'bash');
+    const run = await runBash(`set -u\n${block}`, { RELAY_URL: t.baseUrl });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const answers = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    for (const answer of answers) expect(answer).toMatchObject({ code: 0, message: 'success' });
+    const battles = answers.map((a) => a.data).filter((d) => d?.battle_no !== undefined);
+    const [room_a, room_b] = [answers[0].data.live_id, answers[1].data.live_id];
+    const settled = battles.find((b) => b.battle_no === 1 && b.phase === 'punishment');
+    expect(settled).toMatchObject({
+      scores: { [room_a]: 110, [room_b]: 30 },
+      ranking: [
+        { room_id: room_a, score: 110, rank: 1 },
+        { room_id: room_b, score: 30, rank: 2 },
+      ],
+      winner_room_id: room_a,
+      mvp: { room_id: room_a, user_id: 'fan_lee', amount: 60 },
+    });
+    const board = answers.find((a) => a.data?.list !== undefined).data;
+    expect(board.list).toEqual([
+      { user_id: 'fan_lee', amount: 60, rank: 1 },
+      { user_id: 'fan_kim', amount: 50, rank: 2 },
+    ]);
+    expect(battles[battles.length - 1]).toMatchObject({
+      battle_no: 2,
+      phase: 'ended',
+      reason: 'relay_ended',
+    });
+    const first = await t.call('GET', `/client/relay/${battles[0].relay_id}/battles/1`, {
+      token: tokenFor(t, 'alice'),
+    });
+    expect(first.body.data).toMatchObject({ phase: 'ended', reason: 'finished' });
+  }, 120_000);
+});
