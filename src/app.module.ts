@@ -10,6 +10,7 @@ import { EventLogModule } from './event-log/event-log.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { LiveRoomModule } from './live-room/live-room.module';
+import { MatchModule } from './match/match.module';
 import { NotificationModule } from './notification/notification.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { RelayModule } from './relay/relay.module';
@@ -43,6 +44,7 @@ export class AppModule {
         LiveRoomModule,
         RelayModule,
         BattleModule,
+        MatchModule,
         NotificationModule,
       ],
     };

@@ -5,6 +5,7 @@ import { RelayEvent, SqliteRelayEvent } from './event-log/event-log.entity';
 import { IdempotencyKey, SqliteIdempotencyKey } from './idempotency/idempotency-key.entity';
 import { RelayBattle, RelayContribution } from './battle/battle.entity';
 import { LiveRoom } from './live-room/live-room.entity';
+import { MatchPool, MatchTicket } from './match/match.entity';
 import { SqliteWebhookDelivery, WebhookDelivery } from './notification/webhook-delivery.entity';
 import { RelayMember, RelayScoreId, RelaySession, SqliteRelaySession } from './relay/relay.entity';
 
@@ -22,6 +23,8 @@ export const ENTITIES: EntityLists = {
     RelayMember,
     RelayBattle,
     RelayContribution,
+    MatchTicket,
+    MatchPool,
   ],
   sqlite: [
     LiveRoom,
@@ -33,6 +36,8 @@ export const ENTITIES: EntityLists = {
     RelayMember,
     RelayBattle,
     RelayContribution,
+    MatchTicket,
+    MatchPool,
   ],
 };
 

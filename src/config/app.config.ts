@@ -132,6 +132,11 @@ class Env {
   BATTLE_INVITE_TIMEOUT_S = 10;
 
   @IsInt()
+  @Min(5)
+  @Max(600)
+  MATCH_TIMEOUT_S = 60;
+
+  @IsInt()
   @Min(50)
   @Max(10000)
   TIMER_INTERVAL_MS = 500;
@@ -207,6 +212,8 @@ export interface AppConfig {
   roomHeartbeatTimeoutS: number;
   /** A battle's phases when its start names none, and how long its invitation waits (s). */
   battle: { durationS: number; countdownS: number; punishmentS: number; inviteTimeoutS: number };
+  /** How long a matchmaking ticket waits when its request names no timeout (s). */
+  match: { timeoutS: number };
   /** How often each node looks for due timers; well under the 2 s the contract allows. */
   timerIntervalMs: number;
   webhook: {
@@ -343,6 +350,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     'BATTLE_COUNTDOWN_S',
     'BATTLE_PUNISHMENT_S',
     'BATTLE_INVITE_TIMEOUT_S',
+    'MATCH_TIMEOUT_S',
     'TIMER_INTERVAL_MS',
     'WEBHOOK_MAX_ATTEMPTS',
     'EVENT_RETENTION_HOURS',
@@ -415,6 +423,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
       punishmentS: env.BATTLE_PUNISHMENT_S,
       inviteTimeoutS: env.BATTLE_INVITE_TIMEOUT_S,
     },
+    match: { timeoutS: env.MATCH_TIMEOUT_S },
     timerIntervalMs: env.TIMER_INTERVAL_MS,
     webhook: {
       urls: webhookUrls,

@@ -12,6 +12,7 @@ import { IdempotencyKeys1764547200000 } from './migrations/1764547200000-idempot
 import { GroupRelays1764633600000 } from './migrations/1764633600000-group-relays';
 import { RoomsJsonWider1764720000000 } from './migrations/1764720000000-rooms-json-wider';
 import { Battles1764806400000 } from './migrations/1764806400000-battles';
+import { Matchmaking1764979200000 } from './migrations/1764979200000-matchmaking';
 
 /**
  * The entities that describe the tables, given by the application that lists its modules' (the
@@ -32,6 +33,7 @@ export const MIGRATIONS = [
   GroupRelays1764633600000,
   RoomsJsonWider1764720000000,
   Battles1764806400000,
+  Matchmaking1764979200000,
 ];
 
 /**

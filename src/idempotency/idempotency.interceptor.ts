@@ -33,6 +33,15 @@ export const perUser: ScopeOf = (request) => {
 };
 
 /**
+ * A server route: the keys are the app's (the body names it); the empty user id is no user's,
+ * so the customer's backend and the app's users never share a key.
+ */
+export const perApp: ScopeOf = (request) => {
+  const appId = (request.body as { app_id?: unknown } | undefined)?.app_id;
+  return typeof appId === 'string' ? { appId, userId: '' } : null;
+};
+
+/**
  * Runs the route at most once per key (docs/api.md, "Idempotent retries"). The body is validated
  * first, as the route would (`validate`), so a malformed request is refused without using the
  * key; then the key is claimed, and the route's service stores its answer through

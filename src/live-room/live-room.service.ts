@@ -14,12 +14,12 @@ import { LiveRoomStore } from './live-room.store';
 
 export type RoomEndReason = 'room_stopped' | 'room_offline';
 
-/** Ends the relay that holds a room, inside the caller's transaction. */
+/** Told, inside the stopping transaction, that a room's live has ended (room.pkId as it was). */
 export type RoomEndedHandler = (sql: Sql, room: LiveRoom, reason: RoomEndReason) => Promise<void>;
 
 @Injectable()
 export class LiveRoomService {
-  private roomEnded?: RoomEndedHandler;
+  private readonly roomEnded: RoomEndedHandler[] = [];
   private readonly heartbeatTimeoutMs: number;
   private readonly logger = new Logger(LiveRoomService.name);
 
@@ -33,11 +33,11 @@ export class LiveRoomService {
   }
 
   /**
-   * The relay module registers here how to end a room's relay, so rooms never import relays
-   * (relays already depend on rooms, and Nest modules must not import each other).
+   * The modules above rooms register here what a room's end means to them (the relay that holds
+   * it ends or lets it go; its matchmaking ticket is cancelled), so rooms never import them.
    */
   onRoomEnded(handler: RoomEndedHandler): void {
-    this.roomEnded = handler;
+    this.roomEnded.push(handler);
   }
 
   async create(user: ClientUser, dto: CreateRoomDto): Promise<RoomView> {
@@ -123,11 +123,9 @@ export class LiveRoomService {
     const now = this.clock.now();
     Object.assign(room, { liveStatus: LiveStatus.Stopped, endAt: now, updatedAt: now });
     await this.rooms.setStatus(sql, room);
-    if (room.pkId !== '') {
-      if (!this.roomEnded) throw new Error('no handler ends the relays of stopped rooms');
-      await this.roomEnded(sql, room, reason);
-      room.pkId = '';
-    }
+    for (const handler of this.roomEnded) await handler(sql, room, reason);
+    // Its relay, if any, has let it go.
+    room.pkId = '';
   }
 
   async heartbeat(user: ClientUser, liveId: string): Promise<HeartbeatView> {

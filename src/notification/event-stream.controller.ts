@@ -44,6 +44,7 @@ const EXAMPLE_EVENT = {
       scores: { room_a: 0, room_b: 0 },
       winner_room_id: '',
       battle: null,
+      origin: 'invite',
     },
   },
 };

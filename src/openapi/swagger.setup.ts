@@ -53,6 +53,7 @@ export function setUpSwagger(app: INestApplication): void {
       .addTag('rooms', 'Live rooms (client API, client JWT)')
       .addTag('relay', 'Relay sessions and their event stream (client API, client JWT)')
       .addTag('battle', 'Battles (PK rounds) and contributions of a relay (client API, client JWT)')
+      .addTag('match', 'Random PK: matchmaking tickets (client API, client JWT)')
       .addTag('server', "The customer's backend (server API, Qiniu signature)")
       .addTag('operations', 'Health, readiness, metrics and these docs (no authentication)')
       .addBearerAuth({

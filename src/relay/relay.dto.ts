@@ -19,10 +19,10 @@ import { PageQuery } from '../common/page';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { formatLocalTime } from '../common/time.format';
 import { AsSent, Optional } from '../common/validation';
-import { ROOM_REASONS, ROOM_STATES, STOP_REASONS } from './relay.machine';
+import { RelayStatus, ROOM_REASONS, ROOM_STATES, STOP_REASONS } from './relay.machine';
 import { MAX_DELTA, MAX_SCORE, SCORE_LIMIT, Scores, winnerOf } from './relay.score';
 import { BattleScores } from './relay-battles';
-import { NewestBattle, Relay } from './relay.store';
+import { NewestBattle, Relay, RELAY_ORIGINS, RelayOrigin } from './relay.store';
 
 const ID_MESSAGE = '$property must be 1-64 characters of letters, digits, _ . : -';
 const EXTENDS_DOC = {
@@ -125,13 +125,30 @@ export class StartRelayDto {
   mode?: 'auto' | 'invite';
 }
 
+/** POST /server/relay/start: the client start's body, and the app whose relay it is. */
+export class ServerStartRelayDto extends StartRelayDto {
+  @ApiProperty({ example: 'default', pattern: IDENTIFIER_PATTERN.source, description: 'the app' })
+  @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
+  app_id!: string;
+
+  @ApiPropertyOptional({
+    enum: ['auto', 'invite'],
+    default: 'auto',
+    description: 'auto (the default here): agreed at once; invite: waits for accept',
+  })
+  @Optional()
+  @IsIn(['auto', 'invite'])
+  declare mode?: 'auto' | 'invite';
+}
+
 /**
  * The receivers of a start request in order, after the checks the body alone decides (400):
- * one form or the other; no room twice, none the initiator's; no anchor twice, none the caller.
+ * one form or the other; no room twice, none the initiator's; no anchor twice, none the caller
+ * (when a client anchor asks).
  */
 export function receiversOf(
   dto: StartRelayDto,
-  callerId: string,
+  callerId: string | null,
 ): { roomId: string; userId: string }[] {
   if (dto.recv_rooms === undefined) {
     if (dto.init_room_id === dto.recv_room_id) {
@@ -232,7 +249,8 @@ export class ScoreDto {
   user_id?: string;
 }
 
-export class ListRelaysQuery extends PageQuery {
+/** The statuses filter of the list endpoints: comma-separated statuses 0-6. */
+export class StatusFilterQuery extends PageQuery {
   @ApiPropertyOptional({
     example: '0,1',
     pattern: '^[0-6](,[0-6]){0,6}$',
@@ -241,7 +259,20 @@ export class ListRelaysQuery extends PageQuery {
   @Optional()
   @Matches(/^[0-6](,[0-6]){0,6}$/, { message: 'status must be comma-separated numbers 0-6' })
   status?: string;
+}
 
+/** GET /server/relay: the app's relays that include a room. */
+export class ServerListRelaysQuery extends StatusFilterQuery {
+  @ApiProperty({ example: 'default', pattern: IDENTIFIER_PATTERN.source })
+  @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
+  app_id!: string;
+
+  @ApiProperty({ example: 'room_a', pattern: IDENTIFIER_PATTERN.source, description: 'a room' })
+  @Matches(IDENTIFIER_PATTERN, { message: ID_MESSAGE })
+  room_id!: string;
+}
+
+export class ListRelaysQuery extends StatusFilterQuery {
   @ApiPropertyOptional({ enum: ['init', 'recv', 'any'], default: 'any' })
   @Optional()
   @IsIn(['init', 'recv', 'any'])
@@ -357,6 +388,13 @@ export class RelaySessionView {
     description: "the relay's newest battle (its PK rounds), or null before the first",
   })
   battle!: NewestBattle | null;
+  @ApiProperty({
+    enum: RELAY_ORIGINS,
+    example: 'invite',
+    description:
+      'who started it: invite (an anchor), match (random matchmaking), server (your backend)',
+  })
+  origin!: RelayOrigin;
 }
 
 export class RelayTokenView {
@@ -447,5 +485,10 @@ export function toRelayView(s: Relay): RelaySessionView {
     scores: s.scores,
     winner_room_id: winnerOf(s.status, s.scores),
     battle: s.battle,
+    origin: s.origin,
   };
 }
+
+/** The statuses a list asks for, each once; none: every status. */
+export const statusesOf = (query: StatusFilterQuery): RelayStatus[] =>
+  query.status ? [...new Set(query.status.split(',').map(Number))] : [];

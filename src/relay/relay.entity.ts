@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { RelayStatus, StopReason } from './relay.machine';
+import type { RelayOrigin } from './relay.store';
 
 /**
  * One relay session, as the migrations create it (the store's SQL is built from its column map
@@ -60,6 +61,10 @@ abstract class RelaySessionColumns {
   @Column({ name: 'battle_json', type: 'text', nullable: true })
   battleJson!: string | null;
 
+  /** Who started it: `invite` (an anchor), `match` (matchmaking) or `server` (your backend). */
+  @Column({ name: 'origin', type: 'varchar', length: 8, default: 'invite' })
+  origin!: RelayOrigin;
+
   /** `{"<room_id>": score}` with every room of the relay (relay.score.ts). */
   @Column({ name: 'scores_json', type: 'varchar', length: 1024, default: '{}' })
   scoresJson!: string;
@@ -99,11 +104,13 @@ export class SqliteRelaySession extends RelaySessionColumns {
 }
 
 /**
- * Who takes part in which relay, for the list of one's own relays: a user is in a relay at
- * most once, as its initiator or as one of its receivers. The key serves the list's query
- * (app, user, newest first); rows are written with the session and never change.
+ * Who takes part in which relay, with which room: a user is in a relay at most once, as its
+ * initiator or as one of its receivers. The key serves the list of one's own relays (app, user,
+ * newest first), idx_relay_member_room the relays of a room; rows are written with the session
+ * and never change.
  */
 @Entity('relay_member')
+@Index('idx_relay_member_room', ['appId', 'roomId', 'sessionId'])
 export class RelayMember {
   @PrimaryColumn({ name: 'app_id', type: 'varchar', length: 64 })
   appId!: string;
@@ -116,6 +123,9 @@ export class RelayMember {
 
   @Column({ name: 'role', type: 'varchar', length: 8 })
   role!: 'init' | 'recv';
+
+  @Column({ name: 'room_id', type: 'varchar', length: 64, default: '' })
+  roomId!: string;
 }
 
 /**

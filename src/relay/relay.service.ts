@@ -10,11 +10,11 @@ import {
   serializeExtends,
 } from '../common/extends.map';
 import { inParallel } from '../common/in-parallel';
-import { readPage } from '../common/page';
+import { DEFAULT_PAGE_SIZE, readPage } from '../common/page';
 import { RequestIdentity } from '../common/request-identity';
 import { Sweeper } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
-import { Database, Sql } from '../database/database.service';
+import { ConcurrentUpdate, Database, Sql } from '../database/database.service';
 import { EventLog } from '../event-log/event-log.service';
 import { KeepAnswer } from '../idempotency/idempotency.service';
 import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
@@ -30,7 +30,10 @@ import {
   receiversOf,
   ScoreDto,
   ScoreView,
+  ServerListRelaysQuery,
+  ServerStartRelayDto,
   StartRelayDto,
+  statusesOf,
   toRelayView,
   UpdateExtendsDto,
 } from './relay.dto';
@@ -49,7 +52,8 @@ import {
   transition,
 } from './relay.machine';
 import { applyScore, initialScores, parseChange } from './relay.score';
-import { Relay, RelayStore } from './relay.store';
+import { StartRefused, StartRequest } from './relay-start';
+import { Relay, RelayOrigin, RelayStore } from './relay.store';
 import { signRoomToken } from './relay-token';
 
 /**
@@ -64,6 +68,7 @@ export class RelayService {
   private readonly timers: RelayTimers;
   private readonly logger = new Logger(RelayService.name);
   private battles: RelayBattles = NO_BATTLES;
+  private readonly openHooks: ((sql: Sql, s: Relay) => Promise<void>)[] = [];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -87,64 +92,132 @@ export class RelayService {
   }
 
   /** `keep`, when given, stores the answer for idempotent retries in the relay's transaction. */
-  async start(user: ClientUser, dto: StartRelayDto, keep?: KeepAnswer): Promise<RelayTokenView> {
-    const extendsMap = initialExtends(dto.extends);
-    const receivers = receiversOf(dto, user.userId);
-    const mode = dto.mode ?? this.config.relay.defaultMode;
-    const liveIds = [dto.init_room_id, ...receivers.map((r) => r.roomId)];
+  start(user: ClientUser, dto: StartRelayDto, keep?: KeepAnswer): Promise<RelayTokenView> {
+    const request = this.startRequest(user.appId, user.userId, dto, 'invite');
     return this.db.transaction(async (sql) => {
-      const locked = await this.rooms.lockAll(sql, user.appId, liveIds);
-      const byId = new Map(locked.map((room) => [room.liveId, room]));
-      const init = byId.get(dto.init_room_id);
-      if (!init) throw notFound(`room ${dto.init_room_id} not found`);
-      if (init.anchorId !== user.userId)
-        throw forbidden(`you are not the anchor of room ${init.liveId}`);
-      for (const r of receivers) {
-        if (byId.get(r.roomId)?.anchorId !== r.userId) {
-          throw notFound(`room ${r.roomId} with anchor ${r.userId} not found`);
-        }
-      }
-      const rooms = liveIds.map((id) => byId.get(id) as LiveRoom);
-      for (const room of rooms) {
-        if (room.liveStatus !== LiveStatus.Live) throw badStatus(`room ${room.liveId} is not live`);
-      }
-      for (const room of rooms) {
-        if (room.pkId !== '')
-          throw badStatus(`room ${room.liveId} is already in relay ${room.pkId}`);
-      }
-      const now = this.clock.now();
-      const members = [{ roomId: init.liveId, userId: user.userId }, ...receivers];
-      const opened = openRelay(mode, dto.duration_s ?? null, now, this.timers, members);
-      const s: Relay = {
-        ...opened.next,
-        id: 0,
-        relayId: `relay_${randomUUID().replace(/-/g, '')}`,
-        appId: user.appId,
-        initUserId: user.userId,
-        initRoomId: init.liveId,
-        recvUserId: receivers[0].userId,
-        recvRoomId: receivers[0].roomId,
-        extends: extendsMap,
-        scores: initialScores(liveIds),
-        battle: null,
-        version: 0,
-        updatedAt: now,
-      };
-      if (!(await this.rooms.claimAll(sql, liveIds, s.relayId, now))) {
-        throw badStatus('one of the rooms is already relaying');
-      }
-      const created = { ...s, version: opened.effects.events.length };
-      await this.relays.insert(sql, created);
-      await this.append(
-        sql,
-        s,
-        opened.effects.events.map((e) => ({ state: { ...s, ...e.relay }, body: e })),
-        now,
-      );
-      const answer = this.tokenView(created, 0);
+      const s = await this.open(sql, request);
+      const answer = this.tokenView(s, 0);
       await keep?.(sql, answer);
       return answer;
     }, user);
+  }
+
+  /**
+   * Server API: the client start with the caller's checks left out; the initiator is the anchor
+   * of `init_room_id`, and a start that names no mode is `auto`.
+   */
+  startAny(
+    dto: ServerStartRelayDto,
+    who: RequestIdentity,
+    keep?: KeepAnswer,
+  ): Promise<RelayStatusView> {
+    const request = this.startRequest(dto.app_id, null, { mode: 'auto', ...dto }, 'server');
+    return this.db.transaction(async (sql) => {
+      const answer = statusView(await this.open(sql, request));
+      await keep?.(sql, answer);
+      return answer;
+    }, who);
+  }
+
+  /** A start's body, checked as far as the body alone decides (400). */
+  startRequest(
+    appId: string,
+    caller: string | null,
+    dto: StartRelayDto,
+    origin: RelayOrigin,
+  ): StartRequest {
+    return {
+      appId,
+      caller,
+      initRoomId: dto.init_room_id,
+      receivers: receiversOf(dto, caller),
+      mode: dto.mode ?? this.config.relay.defaultMode,
+      durationS: dto.duration_s ?? null,
+      extends: initialExtends(dto.extends),
+      origin,
+    };
+  }
+
+  /**
+   * The one start path (docs/concepts.md, "Relays"), inside the caller's transaction: the checks
+   * of a start in their order, then every room claimed and the relay recorded. Nothing is
+   * written before every check has passed, so a refusal (a StartRefused) leaves the transaction
+   * as it was; the rooms are locked in key order, so that overlapping starts queue.
+   */
+  async open(sql: Sql, request: StartRequest): Promise<Relay> {
+    const { appId, caller, initRoomId, receivers } = request;
+    const liveIds = [initRoomId, ...receivers.map((r) => r.roomId)];
+    const locked = await this.rooms.lockAll(sql, appId, liveIds);
+    const byId = new Map(locked.map((room) => [room.liveId, room]));
+    const init = byId.get(initRoomId);
+    if (!init) throw new StartRefused(404, `room ${initRoomId} not found`, initRoomId, 'missing');
+    if (caller !== null && init.anchorId !== caller) {
+      throw new StartRefused(
+        403,
+        `you are not the anchor of room ${init.liveId}`,
+        initRoomId,
+        'not_anchor',
+      );
+    }
+    for (const r of receivers) {
+      if (byId.get(r.roomId)?.anchorId !== r.userId) {
+        const message = `room ${r.roomId} with anchor ${r.userId} not found`;
+        throw new StartRefused(404, message, r.roomId, 'missing');
+      }
+      if (r.userId === init.anchorId) {
+        const message = `${r.userId} is the anchor of ${initRoomId} too: an anchor takes part with one room`;
+        throw new StartRefused(400, message, r.roomId, 'not_anchor');
+      }
+    }
+    const rooms = liveIds.map((id) => byId.get(id) as LiveRoom);
+    for (const room of rooms) {
+      if (room.liveStatus !== LiveStatus.Live) {
+        throw new StartRefused(601, `room ${room.liveId} is not live`, room.liveId, 'not_live');
+      }
+    }
+    for (const room of rooms) {
+      if (room.pkId !== '') {
+        const message = `room ${room.liveId} is already in relay ${room.pkId}`;
+        throw new StartRefused(601, message, room.liveId, 'busy');
+      }
+    }
+    const now = this.clock.now();
+    const members = [{ roomId: init.liveId, userId: init.anchorId }, ...receivers];
+    const opened = openRelay(request.mode, request.durationS, now, this.timers, members);
+    const s: Relay = {
+      ...opened.next,
+      id: 0,
+      relayId: `relay_${randomUUID().replace(/-/g, '')}`,
+      appId,
+      initUserId: init.anchorId,
+      initRoomId: init.liveId,
+      recvUserId: receivers[0].userId,
+      recvRoomId: receivers[0].roomId,
+      extends: request.extends,
+      scores: initialScores(liveIds),
+      battle: null,
+      origin: request.origin,
+      version: 0,
+      updatedAt: now,
+    };
+    // Locked and checked above, so a claim that fails is a race this database let through
+    // (one that does not hold row locks across nodes): the whole start runs again.
+    if (!(await this.rooms.claimAll(sql, liveIds, s.relayId, now))) throw new ConcurrentUpdate();
+    const created = { ...s, version: opened.effects.events.length };
+    await this.relays.insert(sql, created);
+    await this.append(
+      sql,
+      s,
+      opened.effects.events.map((e) => ({ state: { ...s, ...e.relay }, body: e })),
+      now,
+    );
+    for (const hook of this.openHooks) await hook(sql, created);
+    return created;
+  }
+
+  /** Told of every relay opened, in its transaction (matchmaking cancels the rooms' tickets). */
+  onOpened(hook: (sql: Sql, s: Relay) => Promise<void>): void {
+    this.openHooks.push(hook);
   }
 
   async get(user: ClientUser, relayId: string): Promise<RelaySessionView> {
@@ -210,13 +283,46 @@ export class RelayService {
             appId: user.appId,
             userId: user.userId,
             role: query.role ?? 'any',
-            statuses: query.status ? [...new Set(query.status.split(',').map(Number))] : [],
+            statuses: statusesOf(query),
             beforeId,
             limit,
           }),
         ),
       toRelayView,
     );
+  }
+
+  /**
+   * Server API: the relays of an app that include a room, newest first, the one that holds the
+   * room now (if any) first of all: a room is in one unfinished relay at most, but it may have
+   * left one that goes on and joined a newer one.
+   */
+  async listOfRoom(query: ServerListRelaysQuery): Promise<RelayListView> {
+    const statuses = statusesOf(query);
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    return this.db.read(async (sql) => {
+      const room = await this.rooms.find(sql, query.app_id, query.room_id);
+      const held = room?.pkId ? await this.relays.find(sql, room.pkId, query.app_id) : null;
+      const holder =
+        held !== null && (statuses.length === 0 || statuses.includes(held.status)) ? held : null;
+      // One more than the page, and one more again for the holder, skipped among the others.
+      const others = (
+        await this.relays.listByRoom(sql, query.room_id, {
+          appId: query.app_id,
+          statuses,
+          beforeId: query.cursor === undefined ? null : Number(query.cursor),
+          limit: limit + 2,
+        })
+      ).filter((r) => r.id !== holder?.id);
+      const all = query.cursor === undefined && holder !== null ? [holder, ...others] : others;
+      const page = all.slice(0, limit);
+      const last = page.filter((r) => r !== holder).pop();
+      return {
+        list: page.map(toRelayView),
+        // The cursor is the last of the others; a first page of the holder alone starts them.
+        next_cursor: all.length > limit ? String(last?.id ?? Number.MAX_SAFE_INTEGER) : null,
+      };
+    });
   }
 
   /** Server API: any app's session. */
@@ -412,6 +518,7 @@ export class RelayService {
   }
 
   private async endForRoom(sql: Sql, room: LiveRoom, reason: RoomEndReason): Promise<void> {
+    if (room.pkId === '') return;
     const s = await this.relays.find(sql, room.pkId, room.appId, true);
     if (!s) return;
     const index = s.rooms.findIndex((r) => r.roomId === room.liveId);
@@ -434,7 +541,7 @@ export class RelayService {
    * The tokens that let the anchor of `rooms[index]` publish into every other room that is
    * agreed or joined, in the relay's room order; `relay_token` is the first of them.
    */
-  private tokenView(s: Relay, index: number): RelayTokenView {
+  tokenView(s: Relay, index: number): RelayTokenView {
     const own = s.rooms[index];
     const expireAt = Math.floor(this.clock.now() / 1000) + this.config.relay.tokenTtlS;
     const relay_tokens =

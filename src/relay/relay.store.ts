@@ -14,6 +14,10 @@ export interface NewestBattle {
   phase: string;
 }
 
+/** Who started the relay: an anchor's invitation, matchmaking, or the customer's backend. */
+export const RELAY_ORIGINS = ['invite', 'match', 'server'] as const;
+export type RelayOrigin = (typeof RELAY_ORIGINS)[number];
+
 /** A session as the service works with it: the machine's snapshot and what surrounds it. */
 export interface Relay extends RelaySnapshot {
   /** Internal order of creation; the list endpoint's cursor. */
@@ -29,6 +33,7 @@ export interface Relay extends RelaySnapshot {
   scores: Scores;
   /** The newest battle as the session shows it, or null before the first. */
   battle: NewestBattle | null;
+  origin: RelayOrigin;
   /** Grows by one with every event the relay records: the `seq` of its latest event. */
   version: number;
   updatedAt: number;
@@ -49,6 +54,7 @@ const RELAY = new Table<Relay>('relay_session', {
   extends: { name: 'extends_json', json: true },
   scores: { name: 'scores_json', json: true },
   battle: { name: 'battle_json', json: true },
+  origin: 'origin',
   version: 'version',
   startAt: 'start_at',
   stopAt: 'stop_at',
@@ -57,18 +63,20 @@ const RELAY = new Table<Relay>('relay_session', {
   updatedAt: 'updated_at',
 });
 
-/** Who takes part in which relay (relay.entity.ts, RelayMember). */
+/** Who takes part in which relay, with which room (relay.entity.ts, RelayMember). */
 interface Member {
   appId: string;
   userId: string;
   sessionId: number;
   role: 'init' | 'recv';
+  roomId: string;
 }
 const MEMBER = new Table<Member>('relay_member', {
   appId: 'app_id',
   userId: 'user_id',
   sessionId: 'session_id',
   role: 'role',
+  roomId: 'room_id',
 });
 
 /** A score_id used on a relay (relay.entity.ts, RelayScoreId). */
@@ -110,11 +118,15 @@ export const RELAYS_ACTIVE_SQL =
 
 export interface RelayListFilter {
   appId: string;
-  userId: string;
-  role: 'init' | 'recv' | 'any';
   statuses: RelayStatus[];
   beforeId: number | null;
   limit: number;
+}
+
+/** A user's relays as one of its anchors: as the initiator, a receiver, or either. */
+export interface AnchorFilter extends RelayListFilter {
+  userId: string;
+  role: 'init' | 'recv' | 'any';
 }
 
 /** SQL for relay sessions. Every change is conditional on the version it was read at. */
@@ -149,6 +161,7 @@ export class RelayStore {
       userId: r.userId,
       sessionId: id,
       role: r.role,
+      roomId: r.roomId,
     }));
     await sql.run(
       INSERT_MEMBERS.rows(members.length),
@@ -193,13 +206,27 @@ export class RelayStore {
   }
 
   /** The user's relays, newest first: the member key's range for the user, joined to sessions. */
-  async list(sql: SqlReader, f: RelayListFilter): Promise<Relay[]> {
+  list(sql: SqlReader, f: AnchorFilter): Promise<Relay[]> {
     const where = ['m.app_id = ?', 'm.user_id = ?'];
     const params: unknown[] = [f.appId, f.userId];
     if (f.role !== 'any') {
       where.push('m.role = ?');
       params.push(f.role);
     }
+    return this.members(sql, where, params, f);
+  }
+
+  /** The relays that include a room, newest first: a range of idx_relay_member_room. */
+  listByRoom(sql: SqlReader, roomId: string, f: RelayListFilter): Promise<Relay[]> {
+    return this.members(sql, ['m.app_id = ?', 'm.room_id = ?'], [f.appId, roomId], f);
+  }
+
+  private async members(
+    sql: SqlReader,
+    where: string[],
+    params: unknown[],
+    f: RelayListFilter,
+  ): Promise<Relay[]> {
     if (f.statuses.length > 0) {
       where.push(`s.status IN (${marks(f.statuses)})`);
       params.push(...f.statuses);

@@ -1,11 +1,22 @@
-import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { QiniuMacGuard } from '../auth/qiniu-mac.guard';
 import { ApiEnvelope, DATABASE_ERRORS, SERVER_ERRORS } from '../common/api-envelope.decorator';
 import { IdentifierParam } from '../common/identifier.pipe';
 import { RequestIdentity } from '../common/request-identity';
 import { Requester } from '../common/request-identity.decorator';
-import { RelaySessionView, RelayStatusView, ScoreDto, ScoreView } from './relay.dto';
+import { IdempotentAnswer, perApp } from '../idempotency/idempotency.interceptor';
+import { KeepAnswer } from '../idempotency/idempotency.service';
+import { Idempotent, REPLAYED_HEADER_DOC } from '../idempotency/idempotent.decorator';
+import {
+  RelayListView,
+  RelaySessionView,
+  RelayStatusView,
+  ScoreDto,
+  ScoreView,
+  ServerListRelaysQuery,
+  ServerStartRelayDto,
+} from './relay.dto';
 import { RelayService } from './relay.service';
 
 @ApiTags('server')
@@ -14,6 +25,47 @@ import { RelayService } from './relay.service';
 @Controller('server/relay')
 export class ServerRelayController {
   constructor(private readonly relays: RelayService) {}
+
+  @Post('start')
+  @HttpCode(200)
+  @Idempotent(ServerStartRelayDto, perApp)
+  @ApiOperation({
+    summary: 'Start a relay between rooms of an app (a tournament, a scheduled PK)',
+    description:
+      'Your backend starts a relay as the anchor of `init_room_id` would, without an anchor ' +
+      'token: the body of the client start and the `app_id`; `mode` is `auto` unless it says ' +
+      'otherwise. The same checks in the same order, but those about a caller: the body (400), ' +
+      'an anchor twice (400), each room exists with its anchor (404), every room live (601), ' +
+      'none already in a relay (601). The session shows `origin: server`; the anchors fetch ' +
+      'their tokens as usual. An `Idempotency-Key` makes a retry safe, the keys being the ' +
+      "app's: a repeat answers the first answer with `Idempotent-Replayed: true`.",
+  })
+  @ApiEnvelope(
+    RelayStatusView,
+    [...SERVER_ERRORS, 404, 413, 601, ...DATABASE_ERRORS],
+    REPLAYED_HEADER_DOC,
+  )
+  start(
+    @Body() dto: ServerStartRelayDto,
+    @Requester() who: RequestIdentity,
+    @IdempotentAnswer() keep: KeepAnswer | undefined,
+  ): Promise<RelayStatusView> {
+    return this.relays.startAny(dto, who, keep);
+  }
+
+  @Get()
+  @ApiOperation({
+    summary: "An app's relays that include a room, the one holding it first",
+    description:
+      'Your backend finds the relays of `app_id` that include `room_id` (required), newest ' +
+      'first, the relay that holds the room now first of all, optionally of some statuses only ' +
+      '(`status=0,1`), `limit` at a time (1-100, default 20), paged with `cursor`. 400 for a bad ' +
+      'query; 401 for a missing or wrong Qiniu signature.',
+  })
+  @ApiEnvelope(RelayListView, [...SERVER_ERRORS, ...DATABASE_ERRORS])
+  list(@Query() query: ServerListRelaysQuery): Promise<RelayListView> {
+    return this.relays.listOfRoom(query);
+  }
 
   @Get(':relay_id')
   @ApiOperation({

@@ -451,14 +451,15 @@ function migratedData(data: any): any {
 }
 
 /**
- * What the later battles migration adds to an old event (docs/concepts.md, "Battles"): its
- * session shows `battle: null` after `winner_room_id`, and a score change `battle: null` after
- * `scores`.
+ * What the later migrations add to an old event: the battles migration (docs/concepts.md,
+ * "Battles") shows `battle: null` in its session after `winner_room_id`, and in a score change
+ * after `scores`; the matchmaking migration shows the session's `origin`, `invite`, last.
  */
 function withBattles(data: any): any {
   const scored = data.delta !== undefined && data.scores !== undefined;
   const next = scored ? after(data, 'scores', 'battle', null) : data;
-  return { ...next, session: after(data.session, 'winner_room_id', 'battle', null) };
+  const session = after(data.session, 'winner_room_id', 'battle', null);
+  return { ...next, session: { ...session, origin: 'invite' } };
 }
 
 /** `fields` with `key: value` inserted right after the key `previous`. */
@@ -743,11 +744,12 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
       body,
     });
 
-  /** The session of a migrated relay: every field as before, its two rooms, and no battle. */
+  /** The session of a migrated relay: every field as before, its two rooms, no battle, invited. */
   const expectedView = (r: OldRelay) => ({
     ...oldView(r.session),
     rooms: roomsOf(r.session.init, r.session.recv, r.plan.rooms),
     battle: null,
+    origin: 'invite',
   });
 
   it('runs alone on a database at the previous schema, and replaces the participant columns', async () => {
@@ -835,6 +837,7 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
       // previous version wrote.
       delete parsed.session.rooms;
       delete parsed.session.battle;
+      delete parsed.session.origin;
       delete parsed.battle;
       expect({ id: e.id, data: JSON.stringify(parsed) }).toEqual({
         id: e.id,

@@ -161,6 +161,56 @@ const ROUTES: RouteDoc[] = [
   },
   {
     method: 'post',
+    path: '/client/relay/match',
+    tag: 'match',
+    security: 'bearer',
+    success: 'MatchView',
+    codes: [...CLIENT, 403, 404, 413, 601, ...DATABASE],
+    body: 'MatchDto',
+  },
+  {
+    method: 'get',
+    path: '/client/relay/match',
+    tag: 'match',
+    security: 'bearer',
+    success: 'PoolView',
+    codes: [...CLIENT, ...DATABASE],
+  },
+  {
+    method: 'get',
+    path: '/client/relay/match/{match_id}',
+    tag: 'match',
+    security: 'bearer',
+    success: 'MatchTicketView',
+    codes: [...CLIENT, 403, 404, ...DATABASE],
+  },
+  {
+    method: 'delete',
+    path: '/client/relay/match/{match_id}',
+    tag: 'match',
+    security: 'bearer',
+    success: 'MatchTicketView',
+    codes: [...CLIENT, 403, 404, 601, ...DATABASE],
+  },
+  {
+    method: 'post',
+    path: '/server/relay/start',
+    tag: 'server',
+    security: 'qiniu',
+    success: 'RelayStatusView',
+    codes: [...SERVER, 404, 413, 601, ...DATABASE],
+    body: 'ServerStartRelayDto',
+  },
+  {
+    method: 'get',
+    path: '/server/relay',
+    tag: 'server',
+    security: 'qiniu',
+    success: 'RelayListView',
+    codes: [...SERVER, ...DATABASE],
+  },
+  {
+    method: 'post',
     path: '/server/relay/{relay_id}/battles',
     tag: 'server',
     security: 'qiniu',
@@ -354,7 +404,7 @@ describe('OpenAPI document (docs/operations.md)', () => {
 
   it('declares its tags, a Bearer scheme and the Qiniu scheme with the signing string', () => {
     expect(doc.tags.map((tag: { name: string }) => tag.name).sort()).toEqual(
-      ['battle', 'operations', 'relay', 'rooms', 'server'].sort(),
+      ['battle', 'match', 'operations', 'relay', 'rooms', 'server'].sort(),
     );
     for (const tag of doc.tags) expect(tag.description).toEqual(expect.any(String));
     const { bearer, qiniu } = doc.components.securitySchemes;
@@ -550,6 +600,7 @@ describe('OpenAPI document (docs/operations.md)', () => {
       scores: { room_a: 0, room_b: 0 },
       winner_room_id: '',
       battle: null,
+      origin: 'invite',
     };
     const envelope = (data: unknown) => ({
       request_id: 'req-1',

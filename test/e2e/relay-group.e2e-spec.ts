@@ -228,6 +228,7 @@ describe('group relays', () => {
       scores: { [g.init.liveId]: 0, [g.recvs[0].liveId]: 0 },
       winner_room_id: '',
       battle: null,
+      origin: 'invite',
       ...fields,
     });
 

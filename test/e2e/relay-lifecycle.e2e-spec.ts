@@ -149,6 +149,7 @@ describe('relay lifecycle', () => {
         scores: { [r.init.liveId]: 0, [r.recv.liveId]: 0 },
         winner_room_id: '',
         battle: null,
+        origin: 'invite',
       });
       expectTimeBetween(s.created_at, before, after);
       expectTimeBetween(s.updated_at, before, after);

@@ -102,6 +102,7 @@ export const SESSION_FIELDS = [
   'scores',
   'winner_room_id',
   'battle',
+  'origin',
 ].sort();
 
 /** Settings that switch the relay timers off, for specs whose subject is not time. */
