@@ -11,6 +11,7 @@ import { Database, Sql, SqlReader } from '../database/database.service';
 import {
   BattleEffects,
   BattleEvent,
+  BattleScorer,
   BattleScores,
   BattleShare,
   RelayBattles,
@@ -180,52 +181,24 @@ export class BattleService implements RelayBattles {
 
   // The relay's side (RelayBattles).
 
-  async scored(sql: Sql, s: Relay, request: ScoreRequest): Promise<BattleShare> {
-    const { roomId, change, userId, now } = request;
-    const gifts: Contribution[] = [];
-    const gift = (battleNo: number) => {
-      if (userId !== undefined) {
-        gifts.push({
-          relayId: s.relayId,
-          roomId,
-          battleNo,
-          userId,
-          amount: change.value,
-          reachedAt: now,
-        });
-      }
-    };
-    gift(0);
+  async scoring(sql: Sql, s: Relay): Promise<BattleScorer> {
     const stored = await this.newestOpen(sql, s);
-    if (stored === null) {
-      await this.contributions.add(sql, gifts);
-      return { change, inPlay: null, events: [] };
-    }
-    const topOf = await this.topsFor(sql, stored, now);
-    const due = advance(stored, now, topOf);
-    const current = due.kind === 'moved' ? due.next : stored;
-    const share = scoreBattle(current, roomId, change, now);
-    if (share.kind === 'refused') throw badRequest(share.message);
-    if (share.kind === 'out_of_play') {
-      await this.contributions.add(sql, gifts);
-      if (due.kind === 'unchanged') return { change, inPlay: null, events: [] };
-      return { change, inPlay: null, ...(await this.save(sql, stored, due, now, true)) };
-    }
-    gift(current.battleNo);
-    await this.contributions.add(sql, gifts);
-    const next = share.next;
-    const moved = {
-      kind: 'moved' as const,
-      next,
-      events: due.kind === 'moved' ? due.events : [],
-      due: dueOf(next),
-    };
-    const effects = await this.save(sql, stored, moved, now, true);
-    return {
-      ...effects,
-      change: { kind: 'delta', value: share.relayDelta },
-      inPlay: { battle_no: next.battleNo, scores: scoresOf(next) },
-    };
+    return new Scorer(stored, s.relayId, {
+      topsFor: (b, at) => this.topsFor(sql, b, at),
+      addGifts: (gifts) => this.contributions.add(sql, gifts),
+      save: async (b) => {
+        if (stored === null) return;
+        const next: StoredBattle = {
+          ...stored,
+          ...b,
+          dueAt: dueOf(b),
+          version: stored.version + 1,
+          updatedAt: this.clock.now(),
+        };
+        await this.battles.update(sql, next, stored.version);
+      },
+      eventsOf: (specs) => this.eventsOf(s.relayId, specs),
+    });
   }
 
   async moved(sql: Sql, before: Relay, after: Relay, now: number): Promise<BattleEffects> {
@@ -238,16 +211,6 @@ export class BattleService implements RelayBattles {
     const step = stepBattle(stored, action, now, topOf);
     if (step.kind !== 'moved') return { events: [] };
     return this.save(sql, stored, step, now, true);
-  }
-
-  async inPlay(sql: SqlReader, s: Relay, now: number): Promise<BattleScores | null> {
-    const stored = await this.newestOpen(sql, s);
-    if (stored === null) return null;
-    const due = advance(stored, now);
-    const current = due.kind === 'moved' ? due.next : stored;
-    return current.phase === 'fighting'
-      ? { battle_no: current.battleNo, scores: scoresOf(current) }
-      : null;
   }
 
   // Glue.
@@ -451,4 +414,120 @@ function positionOf(cursor: string): RankPosition {
     // Not ours: answered below like any other malformed cursor.
   }
   throw badRequest('cursor must be a next_cursor this API returned');
+}
+
+/** What a Scorer needs of the service: database work, in the scores' transaction. */
+interface ScorerPorts {
+  topsFor(b: StoredBattle, at: number): Promise<(roomId: string) => Contributor | null>;
+  addGifts(gifts: Contribution[]): Promise<void>;
+  save(b: Battle): Promise<void>;
+  eventsOf(specs: BattleEventSpec[]): BattleEvent[];
+}
+
+/**
+ * The battle's side of one transaction of score changes (relay-battles.ts, BattleScorer): the
+ * open battle as loaded, moved and scored in memory, each change at its own time; the gifts
+ * summed per contributor; one write of each at the end. A move that settles the battle first
+ * writes the gifts taken so far, so that the MVP counts them.
+ */
+class Scorer implements BattleScorer {
+  private current: Battle | null;
+  private changed = false;
+  private readonly gifts = new Map<string, Contribution>();
+  private readonly pending = new WeakMap<BattleShare, Battle>();
+  private view: BattleView | null;
+
+  constructor(
+    private readonly stored: StoredBattle | null,
+    private readonly relayId: string,
+    private readonly ports: ScorerPorts,
+  ) {
+    this.current = stored;
+    this.view = null;
+  }
+
+  get battle(): BattleView | null {
+    if (this.current === null || !this.changed) return null;
+    return (this.view ??= toBattleView(this.relayId, this.current));
+  }
+
+  async advanceTo(at: number): Promise<BattleEvent[]> {
+    const b = this.current;
+    if (b === null || this.stored === null) return [];
+    let topOf: (roomId: string) => Contributor | null = () => null;
+    if (maySettle(b, at)) {
+      await this.flushGifts();
+      topOf = await this.ports.topsFor({ ...this.stored, ...b }, at);
+    }
+    const step = advance(b, at, topOf);
+    if (step.kind === 'unchanged') return [];
+    this.moveTo(step.next);
+    return this.ports.eventsOf(step.events);
+  }
+
+  share(request: ScoreRequest): BattleShare | { refused: 400; message: string } {
+    const b = this.current;
+    const played = b === null ? null : scoreBattle(b, request.roomId, request.change, request.at);
+    if (played === null || played.kind === 'out_of_play') {
+      return { change: request.change, inPlay: null };
+    }
+    if (played.kind === 'refused') return { refused: 400, message: played.message };
+    const share: BattleShare = {
+      change: { kind: 'delta', value: played.relayDelta },
+      inPlay: { battle_no: played.next.battleNo, scores: scoresOf(played.next) },
+    };
+    this.pending.set(share, played.next);
+    return share;
+  }
+
+  take(request: ScoreRequest, share: BattleShare): void {
+    const next = this.pending.get(share);
+    if (next !== undefined) this.moveTo(next);
+    if (request.userId === undefined) return;
+    this.gift(0, request);
+    if (next !== undefined) this.gift(next.battleNo, request);
+  }
+
+  inPlay(at: number): BattleScores | null {
+    const b = this.current;
+    return b !== null && b.phase === 'fighting' && at < (b.fightEndAt as number)
+      ? { battle_no: b.battleNo, scores: scoresOf(b) }
+      : null;
+  }
+
+  async finish(): Promise<void> {
+    await this.flushGifts();
+    if (this.changed && this.current !== null) await this.ports.save(this.current);
+  }
+
+  private moveTo(b: Battle): void {
+    this.current = b;
+    this.changed = true;
+    this.view = null;
+  }
+
+  private gift(battleNo: number, request: ScoreRequest): void {
+    const key = `${request.roomId}\u0000${battleNo}\u0000${request.userId}`;
+    const known = this.gifts.get(key);
+    if (known !== undefined) {
+      known.amount += request.change.value;
+      known.reachedAt = request.at;
+      return;
+    }
+    this.gifts.set(key, {
+      relayId: this.relayId,
+      roomId: request.roomId,
+      battleNo,
+      userId: request.userId as string,
+      amount: request.change.value,
+      reachedAt: request.at,
+    });
+  }
+
+  private async flushGifts(): Promise<void> {
+    if (this.gifts.size === 0) return;
+    const gifts = [...this.gifts.values()];
+    this.gifts.clear();
+    await this.ports.addGifts(gifts);
+  }
 }

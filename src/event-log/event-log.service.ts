@@ -82,7 +82,8 @@ const SELECT = `SELECT ${EVENT.select()} FROM relay_event`;
 const INSERT = EVENT.insert(['id']);
 const read = (rows: LoggedEvent[]) => rows.map((row) => EVENT.read(row));
 
-export type AppendHook = (sql: Sql, event: LoggedEvent) => Promise<void>;
+/** Joins the transaction that appends `events` (in log order). */
+export type AppendHook = (sql: Sql, events: LoggedEvent[]) => Promise<void>;
 
 /**
  * Asked before expired events are deleted, inside the deleting transaction: deletes what it keeps
@@ -144,11 +145,45 @@ export class EventLog {
   }
 
   async append(sql: Sql, e: NewEvent): Promise<LoggedEvent> {
-    const logged: LoggedEvent = { ...e, id: 0, data: JSON.stringify(e.data) };
-    logged.id = await sql.insert(INSERT.sql, INSERT.params(logged));
-    for (const hook of this.appendHooks) await hook(sql, logged);
-    sql.afterCommit(() => this.committedListeners.forEach((listener) => listener(logged, e.data)));
+    const [logged] = await this.appendAll(sql, [e]);
     return logged;
+  }
+
+  /**
+   * Appends events of one relay, in seq order, with one statement. The ids a multi-row insert
+   * gets need not be consecutive (interleaved auto-increment, as multi-primary clusters run it),
+   * so when a hook needs them they are read back by their (relay, seq) key.
+   */
+  async appendAll(sql: Sql, events: NewEvent[]): Promise<LoggedEvent[]> {
+    if (events.length === 0) return [];
+    const logged = events.map((e): LoggedEvent => ({ ...e, id: 0, data: JSON.stringify(e.data) }));
+    if (logged.length === 1) {
+      logged[0].id = await sql.insert(INSERT.sql, INSERT.params(logged[0]));
+    } else {
+      await sql.run(
+        INSERT.rows(logged.length),
+        logged.flatMap((e) => INSERT.params(e)),
+      );
+      if (this.appendHooks.length > 0) await this.readIds(sql, logged);
+    }
+    for (const hook of this.appendHooks) await hook(sql, logged);
+    sql.afterCommit(() =>
+      logged.forEach((e, i) =>
+        this.committedListeners.forEach((listener) => listener(e, events[i].data)),
+      ),
+    );
+    return logged;
+  }
+
+  /** The ids of events just inserted, by their key uq_relay_event_relay_seq. */
+  private async readIds(sql: Sql, logged: LoggedEvent[]): Promise<void> {
+    const seqs = logged.map((e) => e.seq);
+    const rows = await sql.rows<{ id: number; seq: number }>(
+      `SELECT id, seq FROM relay_event WHERE relay_id = ? AND seq IN (${marks(seqs)})`,
+      [logged[0].relayId, ...seqs],
+    );
+    const ids = new Map(rows.map((r) => [Number(r.seq), Number(r.id)]));
+    for (const e of logged) e.id = ids.get(e.seq) as number;
   }
 
   /** Every app's events after `afterId`, in log order: the feed each node follows. */

@@ -67,7 +67,7 @@ export class MatchController {
       'has stopped waiting is answered as it is; a matched one is 601 (stop the relay instead). ' +
       '403 for anyone else of the app; 404 when there is no such ticket in your app.',
   })
-  @ApiEnvelope(MatchTicketView, [...CLIENT_ERRORS, 403, 404, 601, ...DATABASE_ERRORS])
+  @ApiEnvelope(MatchTicketView, [...CLIENT_ERRORS, 403, 404, 413, 601, ...DATABASE_ERRORS])
   cancel(@CurrentUser() user: ClientUser, @MatchId() matchId: string): Promise<MatchTicketView> {
     return this.matches.cancel(user, matchId);
   }

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
 import { badStatus, DomainError, forbidden, notFound } from '../common/domain.error';
+import { Coalescer, Outcome } from '../common/coalescer';
 import { inParallel } from '../common/in-parallel';
 import { Sweeper } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
@@ -27,6 +28,13 @@ import { MatchStore } from './match.store';
 /** How many waiting tickets a request looks at in one read; more are read when some went. */
 const CANDIDATES = 8;
 
+/** A match request waiting for the transaction of its pool. */
+interface PendingMatch {
+  user: ClientUser;
+  dto: MatchDto;
+  pool: string;
+}
+
 /**
  * Random PK (docs/concepts.md, "Random PK"): a request pairs with the ticket that has waited
  * longest in its pool, or leaves a ticket of its own. Every request of a pool takes the pool's
@@ -37,6 +45,9 @@ const CANDIDATES = 8;
 @Injectable()
 export class MatchService {
   private readonly logger = new Logger(MatchService.name);
+  private readonly requests = new Coalescer<string, PendingMatch, MatchView>((_, items) =>
+    this.matchBatch(items),
+  );
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -54,53 +65,82 @@ export class MatchService {
     liveRooms.onRoomEnded((sql, room) => this.roomEnded(sql, room.appId, room.liveId));
   }
 
-  async match(user: ClientUser, dto: MatchDto): Promise<MatchView> {
+  match(user: ClientUser, dto: MatchDto): Promise<MatchView> {
     const pool = dto.pool ?? 'default';
-    const timeoutMs = (dto.timeout_s ?? this.config.match.timeoutS) * 1000;
+    return this.requests.submit(`${user.appId}\u0000${pool}`, { user, dto, pool });
+  }
+
+  /**
+   * The requests of one pool that arrived on this node while its previous transaction was in
+   * flight, in one transaction under one take of the pool's lock, in the order they arrived: a
+   * burst pairs its requests with each other and with the waiting tickets, one commit for all.
+   * A request refused (its room) is answered alone; the others go on.
+   */
+  private matchBatch(items: PendingMatch[]): Promise<Outcome<MatchView>[]> {
+    const { user, pool } = items[0];
     return this.db.transaction(async (sql) => {
       await this.tickets.lockPool(sql, user.appId, pool);
       const now = this.clock.now();
-      const room = await this.rooms.find(sql, user.appId, dto.room_id);
-      if (!room) throw notFound(`room ${dto.room_id} not found`);
-      if (room.anchorId !== user.userId) {
-        throw forbidden(`you are not the anchor of room ${room.liveId}`);
-      }
-      if (room.liveStatus !== LiveStatus.Live) throw badStatus(`room ${room.liveId} is not live`);
-      if (room.pkId !== '') {
-        throw badStatus(`room ${room.liveId} is already in relay ${room.pkId}`);
-      }
-      const own = await this.tickets.waitingOf(sql, user.appId, room.liveId);
-      if (own !== null) return toTicketView(own);
-      const ticket: Ticket = {
-        matchId: `match_${randomUUID().replace(/-/g, '')}`,
-        appId: user.appId,
-        roomId: room.liveId,
-        userId: user.userId,
-        pool,
-        state: 'waiting',
-        reason: '',
-        relayId: '',
-        createdAt: now,
-        expiresAt: now + timeoutMs,
-        updatedAt: now,
-      };
-      for (;;) {
-        const candidates = (
-          await this.tickets.oldestWaiting(sql, user.appId, pool, now, CANDIDATES)
-        ).filter((t) => pairs(t, user.userId, room.liveId, now));
-        if (candidates.length === 0) {
-          await this.tickets.insert(sql, ticket);
-          return toTicketView(ticket);
-        }
-        for (const partner of candidates) {
-          const s = await this.pair(sql, partner, ticket);
-          if (s === null) continue;
-          const matched = this.moved(ticket, { kind: 'match', relayId: s.relayId }, now);
-          await this.tickets.insert(sql, matched);
-          return { ...toTicketView(matched), ...this.tokensOf(s) };
+      const outcomes: Outcome<MatchView>[] = [];
+      for (const item of items) {
+        try {
+          outcomes.push({ ok: true, value: await this.matchOne(sql, item, now) });
+        } catch (error) {
+          // Refusals come before any write of the request; anything else undoes the batch.
+          if (!(error instanceof DomainError)) throw error;
+          outcomes.push({ ok: false, error });
         }
       }
+      return outcomes;
     }, user);
+  }
+
+  private async matchOne(
+    sql: Sql,
+    { user, dto, pool }: PendingMatch,
+    now: number,
+  ): Promise<MatchView> {
+    const timeoutMs = (dto.timeout_s ?? this.config.match.timeoutS) * 1000;
+    const room = await this.rooms.find(sql, user.appId, dto.room_id);
+    if (!room) throw notFound(`room ${dto.room_id} not found`);
+    if (room.anchorId !== user.userId) {
+      throw forbidden(`you are not the anchor of room ${room.liveId}`);
+    }
+    if (room.liveStatus !== LiveStatus.Live) throw badStatus(`room ${room.liveId} is not live`);
+    if (room.pkId !== '') {
+      throw badStatus(`room ${room.liveId} is already in relay ${room.pkId}`);
+    }
+    const own = await this.tickets.waitingOf(sql, user.appId, room.liveId);
+    if (own !== null) return toTicketView(own);
+    const ticket: Ticket = {
+      matchId: `match_${randomUUID().replace(/-/g, '')}`,
+      appId: user.appId,
+      roomId: room.liveId,
+      userId: user.userId,
+      pool,
+      state: 'waiting',
+      reason: '',
+      relayId: '',
+      createdAt: now,
+      expiresAt: now + timeoutMs,
+      updatedAt: now,
+    };
+    for (;;) {
+      const candidates = (
+        await this.tickets.oldestWaiting(sql, user.appId, pool, now, CANDIDATES)
+      ).filter((t) => pairs(t, user.userId, room.liveId, now));
+      if (candidates.length === 0) {
+        await this.tickets.insert(sql, ticket);
+        return toTicketView(ticket);
+      }
+      for (const partner of candidates) {
+        const s = await this.pair(sql, partner, ticket);
+        if (s === null) continue;
+        const matched = this.moved(ticket, { kind: 'match', relayId: s.relayId }, now);
+        await this.tickets.insert(sql, matched);
+        return { ...toTicketView(matched), ...this.tokensOf(s) };
+      }
+    }
   }
 
   async get(user: ClientUser, matchId: string): Promise<MatchTicketView> {

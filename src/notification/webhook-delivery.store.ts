@@ -52,19 +52,26 @@ export type AttemptResult = Pick<
 export class WebhookDeliveryStore {
   constructor(private readonly db: Database) {}
 
-  async queue(sql: Sql, eventId: number, urls: string[], now: number): Promise<void> {
-    const rows = urls.map((url): Delivery => ({
-      id: 0,
-      eventId,
-      url,
-      status: 'pending',
-      attempts: 0,
-      nextAttemptAt: now,
-      lastError: '',
-      deliveredAt: null,
-      createdAt: now,
-      updatedAt: now,
-    }));
+  /** A delivery of each event to each URL, due at once. */
+  async queue(
+    sql: Sql,
+    events: readonly { id: number; occurredAt: number }[],
+    urls: string[],
+  ): Promise<void> {
+    const rows = events.flatMap((event) =>
+      urls.map((url): Delivery => ({
+        id: 0,
+        eventId: event.id,
+        url,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: event.occurredAt,
+        lastError: '',
+        deliveredAt: null,
+        createdAt: event.occurredAt,
+        updatedAt: event.occurredAt,
+      })),
+    );
     await sql.run(
       INSERT.rows(rows.length),
       rows.flatMap((row) => INSERT.params(row)),

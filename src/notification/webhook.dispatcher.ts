@@ -41,9 +41,9 @@ export class WebhookDispatcher extends SweepingWorker {
     // Deliveries of other settings may still exist, so they are purged with their events always.
     events.onPurge((sql, ids) => this.deliveries.purge(sql, ids));
     if (urls.length > 0) {
-      events.onAppend(async (sql, event) => {
-        if (posted.has(event.type))
-          await this.deliveries.queue(sql, event.id, urls, event.occurredAt);
+      events.onAppend(async (sql, appended) => {
+        const queued = appended.filter((event) => posted.has(event.type));
+        if (queued.length > 0) await this.deliveries.queue(sql, queued, urls);
       });
       events.onCommitted((event) => {
         if (posted.has(event.type)) this.wake();

@@ -1,24 +1,37 @@
-import { Sql, SqlReader } from '../database/database.service';
+import { Sql } from '../database/database.service';
 import { ScoreChange, Scores } from './relay.score';
 import { NewestBattle, Relay } from './relay.store';
 
 /**
  * The one interface through which the relay reaches its battles (docs/concepts.md, "Battles"):
- * the relay knows that it may hold a battle, shows the newest one, lets it take its share of a
- * score change and tells it when the relay moves; every rule of battles is the battle module's,
+ * the relay knows that it may hold a battle, shows the newest one, lets it take its share of
+ * score changes and tells it when the relay moves; every rule of battles is the battle module's,
  * which provides this interface (battle.service.ts) and runs its own changes through
  * RelayService.changeBattle, in the relay's transaction.
  */
 export interface RelayBattles {
-  /**
-   * A score change about to be applied to `s`, in its transaction: the phase moves due by
-   * `request.now`, the battle's share of the change and the contributions it adds.
-   */
-  scored(sql: Sql, s: Relay, request: ScoreRequest): Promise<BattleShare>;
+  /** The battle's side of the score changes of one transaction on `s` (see BattleScorer). */
+  scoring(sql: Sql, s: Relay): Promise<BattleScorer>;
   /** `after` is `before` moved by its machine (ended, or rooms left): the open battle follows. */
   moved(sql: Sql, before: Relay, after: Relay, now: number): Promise<BattleEffects>;
-  /** The battle in play on `s` at `now`, for the answer to a duplicate score. */
-  inPlay(sql: SqlReader, s: Relay, now: number): Promise<BattleScores | null>;
+}
+
+/**
+ * Takes the score changes of one transaction in the order they arrived. Before each change the
+ * relay asks for the battle's moves due by the change's time (`advanceTo`: a change that arrives
+ * after `fight_end_at` finds the fight closed, whoever else has closed it); then `share` says how
+ * the battle takes the change (nothing is kept yet), and `take` keeps it once the relay has
+ * applied it, with the gifter's contribution. `finish` writes what was kept.
+ */
+export interface BattleScorer {
+  advanceTo(at: number): Promise<BattleEvent[]>;
+  share(request: ScoreRequest): BattleShare | { refused: 400; message: string };
+  take(request: ScoreRequest, share: BattleShare): void;
+  /** The battle in play at `at`, for the answer to a duplicate. */
+  inPlay(at: number): BattleScores | null;
+  /** The newest battle once this transaction has moved or scored it, else null (as read). */
+  readonly battle: NewestBattle | null;
+  finish(sql: Sql): Promise<void>;
 }
 
 /** The battle a score change counted for: its number and its rooms' scores after it. */
@@ -32,7 +45,8 @@ export interface ScoreRequest {
   change: ScoreChange;
   /** The audience member whose gift it is (only with a positive delta). */
   userId?: string;
-  now: number;
+  /** When the change arrived: it counts for the battle if that is before `fight_end_at`. */
+  at: number;
 }
 
 /** A relay.battle_changed event: its data but the session, with the battle right after it. */
@@ -49,17 +63,23 @@ export interface BattleEffects {
   battle?: NewestBattle;
 }
 
-export interface BattleShare extends BattleEffects {
+export interface BattleShare {
   /** What the relay's score takes: the request's change, or the battle's difference. */
   change: ScoreChange;
-  /** The battle the change counted for, or null. */
+  /** The battle the change counted for, with its scores after it, or null. */
   inPlay: BattleScores | null;
 }
 
 /** The relay without battles: every score is the relay's alone. */
 export const NO_BATTLES: RelayBattles = {
-  scored: (_sql, _s, request) =>
-    Promise.resolve({ change: request.change, inPlay: null, events: [] }),
+  scoring: () =>
+    Promise.resolve({
+      advanceTo: () => Promise.resolve([]),
+      share: (request) => ({ change: request.change, inPlay: null }),
+      take: () => undefined,
+      inPlay: () => null,
+      battle: null,
+      finish: () => Promise.resolve(),
+    }),
   moved: () => Promise.resolve({ events: [] }),
-  inPlay: () => Promise.resolve(null),
 };

@@ -2,13 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
-import { badRequest, badStatus, DomainError, forbidden, notFound } from '../common/domain.error';
+import {
+  badRequest,
+  badStatus,
+  DomainError,
+  ErrorCode,
+  forbidden,
+  notFound,
+} from '../common/domain.error';
 import {
   initialExtends,
   mergeExtends,
   parseExtends,
   serializeExtends,
 } from '../common/extends.map';
+import { Coalescer, Outcome } from '../common/coalescer';
 import { inParallel } from '../common/in-parallel';
 import { DEFAULT_PAGE_SIZE, readPage } from '../common/page';
 import { RequestIdentity } from '../common/request-identity';
@@ -51,7 +59,7 @@ import {
   RelayTimers,
   transition,
 } from './relay.machine';
-import { applyScore, initialScores, parseChange } from './relay.score';
+import { applyScore, initialScores, parseChange, ScoreChange } from './relay.score';
 import { StartRefused, StartRequest } from './relay-start';
 import { Relay, RelayOrigin, RelayStore } from './relay.store';
 import { signRoomToken } from './relay-token';
@@ -62,12 +70,26 @@ import { signRoomToken } from './relay-token';
  */
 type Entry = { state: Relay; body: RelayEventBody } | { state: Relay; battle: BattleEvent };
 
+/** A score request waiting for the transaction of its relay. */
+interface PendingScore {
+  dto: ScoreDto;
+  change: ScoreChange;
+  who: RequestIdentity;
+  /** When it arrived, by this node's clock. */
+  at: number;
+}
+
+const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
+
 /** Glue: load, ask the machine, persist the change and its effects in one short transaction. */
 @Injectable()
 export class RelayService {
   private readonly timers: RelayTimers;
   private readonly logger = new Logger(RelayService.name);
   private battles: RelayBattles = NO_BATTLES;
+  private readonly scores = new Coalescer<string, PendingScore, ScoreView>((relayId, items) =>
+    this.scoreBatch(relayId, items),
+  );
   private readonly openHooks: ((sql: Sql, s: Relay) => Promise<void>)[] = [];
 
   constructor(
@@ -126,6 +148,8 @@ export class RelayService {
     dto: StartRelayDto,
     origin: RelayOrigin,
   ): StartRequest {
+    // In the order of the checks: the body's fields, then how its rooms relate.
+    const extendsMap = initialExtends(dto.extends);
     return {
       appId,
       caller,
@@ -133,7 +157,7 @@ export class RelayService {
       receivers: receiversOf(dto, caller),
       mode: dto.mode ?? this.config.relay.defaultMode,
       durationS: dto.duration_s ?? null,
-      extends: initialExtends(dto.extends),
+      extends: extendsMap,
       origin,
     };
   }
@@ -332,65 +356,115 @@ export class RelayService {
 
   /**
    * Server API: changes one room's score (docs/concepts.md, "Scores"), and while a battle is
-   * fighting, the battle's and the gifter's contributions with it. The relay row is locked
-   * first, so concurrent changes on any node apply one after another to the latest scores; the
-   * `score_id` is claimed in the same transaction, so a refused change leaves it unused.
+   * fighting, the battle's and the gifter's contributions with it. The changes that arrive for
+   * one relay on this node while one of its transactions is in flight go together into the next
+   * (Coalescer): one lock of the relay row, one write of each row, however many gifts. Each
+   * change is still decided alone, in the order they arrived, claims its own `score_id`, records
+   * its own event and gets its own answer, once the transaction that holds it has committed.
    */
-  async score(relayId: string, dto: ScoreDto, who: RequestIdentity): Promise<ScoreView> {
+  score(relayId: string, dto: ScoreDto, who: RequestIdentity): Promise<ScoreView> {
     const change = parseChange(dto.delta, dto.score);
     if (change.kind === 'refused') throw new DomainError(change.code, change.message);
     if (dto.user_id !== undefined && (change.kind !== 'delta' || change.value < 0)) {
       throw badRequest('user_id is given only with a positive delta: the gift of that user');
     }
+    return this.scores.submit(relayId, { dto, change, who, at: this.clock.now() });
+  }
+
+  /**
+   * One transaction of score changes on a relay, each decided as if alone, in order: a room
+   * outside the relay (404) is refused even for a used score_id (it cannot be a retry); a used
+   * score_id is a duplicate (also once the relay has ended since); then the relay's rules and
+   * the battle's share. A refused change is answered alone and claims nothing.
+   */
+  private scoreBatch(relayId: string, items: PendingScore[]): Promise<Outcome<ScoreView>[]> {
     return this.db.transaction(async (sql) => {
       const s = await this.locked(sql, relayId, null);
-      const out = s.rooms.filter((r) => !isIn(r)).map((r) => r.roomId);
-      const asked = applyScore(s.status, s.scores, dto.room_id, change, out);
-      // A room outside the relay is refused even for a used score_id: that request cannot be a
-      // retry. Any other retry is a duplicate, also once the relay has ended since.
-      if (asked.kind === 'refused' && asked.code === 404) {
-        throw new DomainError(asked.code, asked.message);
-      }
       const now = this.clock.now();
-      if (
-        dto.score_id !== undefined &&
-        !(await this.relays.claimScoreId(sql, relayId, dto.score_id, now))
-      ) {
-        const battle = await this.battles.inPlay(sql, s, now);
-        return { relay_id: relayId, scores: s.scores, duplicate: true, battle };
+      const used = await this.relays.usedScoreIds(
+        sql,
+        relayId,
+        items.flatMap((item) => item.dto.score_id ?? []),
+      );
+      const scorer = await this.battles.scoring(sql, s);
+      const out = s.rooms.filter((r) => !isIn(r)).map((r) => r.roomId);
+      const entries: Entry[] = [];
+      const claimed: string[] = [];
+      let state: Relay = s;
+      const outcomes = [];
+      for (const item of items) {
+        const { dto, change } = item;
+        const at = Math.min(item.at, now);
+        for (const e of await scorer.advanceTo(at)) {
+          state = { ...state, battle: e.battle };
+          entries.push({ state, battle: e });
+        }
+        const refuse = (code: ErrorCode, message: string) =>
+          outcomes.push({ ok: false as const, error: new DomainError(code, message) });
+        const asked = applyScore(s.status, state.scores, dto.room_id, change, out);
+        if (asked.kind === 'refused' && asked.code === 404) {
+          refuse(asked.code, asked.message);
+          continue;
+        }
+        if (dto.score_id !== undefined && used.has(dto.score_id)) {
+          const battle = scorer.inPlay(at);
+          outcomes.push(ok({ relay_id: relayId, scores: state.scores, duplicate: true, battle }));
+          continue;
+        }
+        if (asked.kind === 'refused') {
+          refuse(asked.code, asked.message);
+          continue;
+        }
+        const request = { roomId: dto.room_id, change, userId: dto.user_id, at };
+        const share = scorer.share(request);
+        if ('refused' in share) {
+          refuse(share.refused, share.message);
+          continue;
+        }
+        const decision =
+          share.change === change
+            ? asked
+            : applyScore(s.status, state.scores, dto.room_id, share.change, out);
+        if (decision.kind === 'refused') {
+          refuse(decision.code, decision.message);
+          continue;
+        }
+        scorer.take(request, share);
+        if (dto.score_id !== undefined) {
+          used.add(dto.score_id);
+          claimed.push(dto.score_id);
+        }
+        if (decision.kind === 'changed') {
+          state = { ...state, scores: decision.scores, battle: scorer.battle ?? state.battle };
+          entries.push({
+            state,
+            body: {
+              type: 'relay.score_changed',
+              data: {
+                room_id: dto.room_id,
+                delta: decision.delta,
+                score_id: dto.score_id ?? '',
+                scores: decision.scores,
+                battle: share.inPlay,
+              },
+            },
+          });
+        } else {
+          state = { ...state, battle: scorer.battle ?? state.battle };
+        }
+        outcomes.push(
+          ok({ relay_id: relayId, scores: state.scores, duplicate: false, battle: share.inPlay }),
+        );
       }
-      if (asked.kind === 'refused') throw new DomainError(asked.code, asked.message);
-      const share = await this.battles.scored(sql, s, {
-        roomId: dto.room_id,
-        change,
-        userId: dto.user_id,
-        now,
-      });
-      const decision =
-        share.change === change
-          ? asked
-          : applyScore(s.status, s.scores, dto.room_id, share.change, out);
-      if (decision.kind === 'refused') throw new DomainError(decision.code, decision.message);
-      const battle = share.battle ?? s.battle;
-      const moved: Entry[] = share.events.map((e) => ({ state: s, battle: e }));
-      if (decision.kind === 'unchanged') {
-        if (moved.length > 0) await this.commit(sql, s, { ...s, battle }, moved, [], now);
-        return { relay_id: relayId, scores: s.scores, duplicate: false, battle: share.inPlay };
+      for (const e of await scorer.advanceTo(now)) {
+        state = { ...state, battle: e.battle };
+        entries.push({ state, battle: e });
       }
-      const next: Relay = { ...s, scores: decision.scores, battle };
-      const body: RelayEventBody = {
-        type: 'relay.score_changed',
-        data: {
-          room_id: dto.room_id,
-          delta: decision.delta,
-          score_id: dto.score_id ?? '',
-          scores: decision.scores,
-          battle: share.inPlay,
-        },
-      };
-      await this.commit(sql, s, next, [...moved, { state: next, body }], [], now);
-      return { relay_id: relayId, scores: decision.scores, duplicate: false, battle: share.inPlay };
-    }, who);
+      await this.relays.claimScoreIds(sql, relayId, claimed, now);
+      await scorer.finish(sql);
+      if (entries.length > 0) await this.commit(sql, s, state, entries, [], now);
+      return outcomes;
+    }, items[0].who);
   }
 
   /**
@@ -508,13 +582,13 @@ export class RelayService {
 
   private async append(sql: Sql, s: Relay, entries: Entry[], now: number): Promise<void> {
     let version = s.version;
-    for (const e of entries) {
-      const at: Relay = { ...e.state, version: ++version, updatedAt: now };
-      await this.events.append(
-        sql,
-        'body' in e ? relayEvent(at, e.body) : battleEvent(at, e.battle),
-      );
-    }
+    await this.events.appendAll(
+      sql,
+      entries.map((e) => {
+        const at: Relay = { ...e.state, version: ++version, updatedAt: now };
+        return 'body' in e ? relayEvent(at, e.body) : battleEvent(at, e.battle);
+      }),
+    );
   }
 
   private async endForRoom(sql: Sql, room: LiveRoom, reason: RoomEndReason): Promise<void> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ExtendsMap } from '../common/extends.map';
 import { ConcurrentUpdate, Database, Sql, SqlReader } from '../database/database.service';
-import { marks, Statement, Table } from '../database/table';
+import { marks, Table } from '../database/table';
 import { RelaySnapshot, RelayStatus } from './relay.machine';
 import { Scores } from './relay.score';
 
@@ -94,6 +94,7 @@ const SCORE_ID = new Table<ScoreIdRow>('relay_score_id', {
 const SELECT = `SELECT ${RELAY.select()} FROM relay_session`;
 const INSERT = RELAY.insert(['id']);
 const INSERT_MEMBERS = MEMBER.insert();
+const CLAIM_SCORE = SCORE_ID.insert();
 /** Everything a change can move; the identity of the relay and its rooms' anchors never change. */
 const UPDATE = RELAY.update(
   [
@@ -132,11 +133,12 @@ export interface AnchorFilter extends RelayListFilter {
 /** SQL for relay sessions. Every change is conditional on the version it was read at. */
 @Injectable()
 export class RelayStore {
-  /** An insert that skips a score_id the relay has used (it answers 0 changed rows then). */
-  private readonly claimScore: Statement<ScoreIdRow>;
+  /** An insert of score ids that skips those the relay has used (they count 0 changed rows). */
+  private readonly claimScores: (rows: number) => string;
 
   constructor(private readonly db: Database) {
-    this.claimScore = SCORE_ID.insert([], db.insertIgnore);
+    const claim = SCORE_ID.insert([], db.insertIgnore);
+    this.claimScores = (rows) => claim.rows(rows);
   }
 
   async find(
@@ -178,13 +180,29 @@ export class RelayStore {
     if (changed !== 1) throw new ConcurrentUpdate();
   }
 
+  /** Which of `scoreIds` the relay has used already. */
+  async usedScoreIds(sql: SqlReader, relayId: string, scoreIds: string[]): Promise<Set<string>> {
+    if (scoreIds.length === 0) return new Set();
+    const rows = await sql.rows<{ scoreId: string }>(
+      `SELECT score_id AS scoreId FROM relay_score_id WHERE relay_id = ? AND score_id IN (${marks(scoreIds)})`,
+      [relayId, ...scoreIds],
+    );
+    return new Set(rows.map((r) => r.scoreId));
+  }
+
   /**
-   * Records that `scoreId` has been used on the relay; false when it already was. The primary
-   * key decides, not a read before the write, so two requests with one id never both succeed.
+   * Records that `scoreIds` have been used on the relay, read as unused under its lock. The
+   * primary key still decides: should another writer have used one meanwhile (a database that
+   * does not hold the lock across nodes), the whole change runs again and finds it used.
    */
-  async claimScoreId(sql: Sql, relayId: string, scoreId: string, now: number): Promise<boolean> {
-    const row: ScoreIdRow = { relayId, scoreId, createdAt: now };
-    return (await sql.run(this.claimScore.sql, this.claimScore.params(row))) === 1;
+  async claimScoreIds(sql: Sql, relayId: string, scoreIds: string[], now: number): Promise<void> {
+    if (scoreIds.length === 0) return;
+    const rows = scoreIds.map((scoreId): ScoreIdRow => ({ relayId, scoreId, createdAt: now }));
+    const inserted = await sql.run(
+      this.claimScores(rows.length),
+      rows.flatMap((row) => CLAIM_SCORE.params(row)),
+    );
+    if (inserted !== rows.length) throw new ConcurrentUpdate();
   }
 
   /** Sessions whose next timer is due, oldest first; served by idx_relay_session_deadline. */

@@ -190,7 +190,7 @@ const ROUTES: RouteDoc[] = [
     tag: 'match',
     security: 'bearer',
     success: 'MatchTicketView',
-    codes: [...CLIENT, 403, 404, 601, ...DATABASE],
+    codes: [...CLIENT, 403, 404, 413, 601, ...DATABASE],
   },
   {
     method: 'post',
