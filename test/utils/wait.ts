@@ -1,4 +1,10 @@
 /**
+ * How long a wait for something that must happen may take before it fails: far beyond what a
+ * quiet machine needs, so that only a stuck spec fails, not a machine busy with other work.
+ */
+export const WAIT_MS = 30_000;
+
+/**
  * Waits for a condition instead of a fixed time: `probe` runs every `everyMs` until it answers
  * something other than undefined or false, which is then answered. A loaded machine only makes
  * the wait longer; past `timeoutMs` it fails saying what it waited for and what it saw last.
@@ -6,7 +12,7 @@
 export async function waitUntil<T>(
   what: string,
   probe: () => T | undefined | false | Promise<T | undefined | false>,
-  { timeoutMs = 30_000, everyMs = 50 }: { timeoutMs?: number; everyMs?: number } = {},
+  { timeoutMs = WAIT_MS, everyMs = 50 }: { timeoutMs?: number; everyMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
