@@ -1,7 +1,10 @@
 /**
- * Unit specs sit next to the code; e2e specs drive the real app over HTTP (test/e2e); browser
- * specs drive Swagger UI in headless Chromium (test/browser, `npm run test:browser`; `npm test`
- * selects unit and e2e only, so it needs no browser).
+ * Four tiers. Unit specs sit next to the code (pure functions, milliseconds). Medium specs
+ * (test/medium) run the services in a Nest testing module on SQLite in memory with a fake clock:
+ * no HTTP and no sleeps, the whole tier in seconds; what depends on time is checked there, to
+ * the millisecond. E2e specs drive the real app over HTTP (test/e2e), on SQLite or MariaDB.
+ * Browser specs drive Swagger UI in headless Chromium (test/browser, `npm run test:browser`;
+ * `npm test` selects unit, medium and e2e, so it needs no browser).
  * The npm scripts choose projects with TEST_PROJECTS (comma-separated names; unset: all) rather
  * than --selectProjects, which takes a list and so swallowed a path appended by
  * `npm test -- <path>` as one more project name, running every suite.
@@ -26,8 +29,17 @@ const projects = [
     testEnvironment: 'node',
   },
   {
+    displayName: 'medium',
+    testMatch: ['<rootDir>/test/medium/**/*.medium-spec.ts'],
+    transform,
+    transformIgnorePatterns,
+    testEnvironment: 'node',
+  },
+  {
     displayName: 'e2e',
     testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
+    // testTimeout is global in Jest 29; e2e specs get their longer one from this file.
+    setupFilesAfterEnv: ['<rootDir>/test/utils/e2e-setup.ts'],
     transform,
     transformIgnorePatterns,
     testEnvironment: 'node',

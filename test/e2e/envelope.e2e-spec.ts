@@ -3,6 +3,7 @@
  * validation, and that no error answer leaks internals.
  */
 import { anchor, relay, tokenFor, uniqueUser } from '../factories';
+import { expectError } from '../utils/assertions';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -21,12 +22,11 @@ function expectSuccess(answer: HttpAnswer): void {
   expect(answer.headers.get('x-request-id')).toBe(answer.body.request_id);
 }
 
-function expectError(answer: HttpAnswer, status: number, code: number): void {
-  expect({ status: answer.status, code: answer.body?.code }).toEqual({ status, code });
+/** expectError, and what this spec adds: JSON, the request id twice, no SQL, no stack. */
+function expectSafeError(answer: HttpAnswer, status: number, code: number): void {
+  expectError(answer, status, code);
   expect(answer.headers.get('content-type')).toMatch(/application\/json/);
-  expect(Object.keys(answer.body).sort()).toEqual(['code', 'message', 'request_id']);
   expect(typeof answer.body.message).toBe('string');
-  expect(answer.body.message.length).toBeGreaterThan(0);
   expect(answer.body.request_id).toMatch(REQUEST_ID);
   expect(answer.headers.get('x-request-id')).toBe(answer.body.request_id);
   expect(answer.body.message).not.toMatch(/SELECT|INSERT|UPDATE\s|DELETE\s+FROM/i);
@@ -59,7 +59,7 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
 
     it('wraps an error in {request_id, code, message} without data', async () => {
       const answer = await t.call('GET', '/client/live/room/info/room_does_not_exist', { token });
-      expectError(answer, 404, 404);
+      expectSafeError(answer, 404, 404);
       expect(answer.body).not.toHaveProperty('data');
     });
   });
@@ -90,7 +90,7 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
     it('echoes a valid incoming id on an error answer too', async () => {
       const id = 'error-request-7';
       const answer = await t.call('GET', '/client/relay', { headers: { 'x-request-id': id } });
-      expectError(answer, 401, 401);
+      expectSafeError(answer, 401, 401);
       expect(answer.body.request_id).toBe(id);
       expect(answer.headers.get('x-request-id')).toBe(id);
     });
@@ -147,7 +147,7 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
         token,
         body: '{"title": "oops",',
       });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
     });
 
     it('answers 400/400 to an unknown body field', async () => {
@@ -155,7 +155,7 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
         token,
         body: { title: 'x', colour: 'red' },
       });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
       expect(answer.body.message).toMatch(/colour/);
     });
 
@@ -164,7 +164,7 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
         token,
         body: { title: 42 },
       });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
       expect(answer.body.message).toMatch(/title/);
     });
 
@@ -180,13 +180,13 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
           duration_s: 5,
         },
       });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
       expect(answer.body.message).toMatch(/duration_s/);
     });
 
     it('names each missing field as required, once', async () => {
       const answer = await t.call('POST', '/client/relay/start', { token, body: {} });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
       expect(answer.body.message).toBe(
         'init_room_id is required; recv_room_id is required; recv_user_id is required',
       );
@@ -200,13 +200,13 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
         token: a.token,
         body: { ...base, duration_s: 'soon' },
       });
-      expectError(wrongType, 400, 400);
+      expectSafeError(wrongType, 400, 400);
       expect(wrongType.body.message).toBe('duration_s must be an integer number');
       const twoBad = await t.call('POST', '/client/relay/start', {
         token: a.token,
         body: { ...base, duration_s: 5, mode: 'later' },
       });
-      expectError(twoBad, 400, 400);
+      expectSafeError(twoBad, 400, 400);
       expect(twoBad.body.message).toBe(
         'duration_s must not be less than 10; mode must be one of the following values: auto, invite',
       );
@@ -217,14 +217,14 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
         token,
         body: '[1, 2, 3]',
       });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
     });
 
     it('answers HTTP 413 with code 413 to a body over 64 KiB', async () => {
       const body = JSON.stringify({ title: 'x'.repeat(64 * 1024) });
       expect(Buffer.byteLength(body)).toBeGreaterThan(64 * 1024);
       const answer = await t.call('POST', '/client/live/room/instance', { token, body });
-      expectError(answer, 413, 413);
+      expectSafeError(answer, 413, 413);
     });
 
     it('answers HTTP 413 with code 413 to a chunked body over 64 KiB (no Content-Length)', async () => {
@@ -243,7 +243,7 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
       };
       const response = await fetch(`${t.baseUrl}/client/live/room/instance`, init as RequestInit);
       const text = await response.text();
-      expectError(
+      expectSafeError(
         { status: response.status, headers: response.headers, body: JSON.parse(text), text },
         413,
         413,
@@ -256,7 +256,7 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
       expect(Buffer.byteLength(body)).toBe(64 * 1024);
       const answer = await t.call('POST', '/client/live/room/instance', { token, body });
       // Too long a title for the room, but not too large a body.
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
     });
 
     it('accepts a bodiless action POSTed with Content-Type application/json and no body', async () => {
@@ -284,12 +284,12 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
       const answer = await t.call('GET', `/client/live/room/info/${encodeURIComponent('bad$id')}`, {
         token,
       });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
     });
 
     it('answers 400, not 404, to a room id of 65 characters', async () => {
       const answer = await t.call('GET', `/client/live/room/info/${'r'.repeat(65)}`, { token });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
     });
 
     it('answers 400 with the envelope to a room id of 200 characters', async () => {
@@ -297,7 +297,7 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
         token,
         headers: { 'x-request-id': 'long-id-1' },
       });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
       expect(answer.body.request_id).toBe('long-id-1');
     });
 
@@ -306,25 +306,25 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
         token,
         headers: { 'x-request-id': 'bad-url-1' },
       });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
       expect(answer.body.request_id).toBe('bad-url-1');
     });
 
     it('accepts a room id of 64 characters (and answers 404 for it)', async () => {
       const answer = await t.call('GET', `/client/live/room/info/${'r'.repeat(64)}`, { token });
-      expectError(answer, 404, 404);
+      expectSafeError(answer, 404, 404);
     });
 
     it('answers 400, not 404, to a relay id with a space', async () => {
       const answer = await t.call('GET', `/client/relay/${encodeURIComponent('bad id')}`, {
         token,
       });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
     });
 
     it('answers 400, not 404, to a relay id of 65 characters on an action', async () => {
       const answer = await t.call('POST', `/client/relay/${'x'.repeat(65)}/stop`, { token });
-      expectError(answer, 400, 400);
+      expectSafeError(answer, 400, 400);
     });
   });
 
@@ -335,13 +335,13 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
         headers: { 'x-request-id': 'unknown-route-1' },
         unchecked: true,
       });
-      expectError(answer, 404, 404);
+      expectSafeError(answer, 404, 404);
       expect(answer.body.request_id).toBe('unknown-route-1');
     });
 
     it('answers an unknown route outside the API with a 404 envelope', async () => {
       const answer = await t.call('GET', '/nothing-here', { unchecked: true });
-      expectError(answer, 404, 404);
+      expectSafeError(answer, 404, 404);
     });
   });
 
@@ -384,7 +384,7 @@ describe('envelope, errors and request ids (docs/api.md, "Envelope and errors")'
           throw new Error(`${method} ${path} answered ${answer.status}: ${answer.text}`);
         }
         expect(answer.status).toBeGreaterThanOrEqual(400);
-        expectError(answer, answer.status, answer.body.code);
+        expectSafeError(answer, answer.status, answer.body.code);
       }
     });
   });

@@ -14,14 +14,10 @@ import {
   EventRow,
   statusMoves,
 } from '../factories';
+import { expectOk } from '../utils/assertions';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 const OTHER_APP = 'other_app';
-
-function expectOk(answer: HttpAnswer) {
-  expect(answer).toMatchObject({ status: 200, body: { code: 0 } });
-  return answer.body.data;
-}
 
 describe('relay domain events', () => {
   let t: TestApp;

@@ -22,6 +22,7 @@ import {
 } from '../factories';
 import { decodeRoomAccess, qiniuRtc } from '../utils/qiniu-sdk';
 import { frames, SseClient } from '../utils/sse-client';
+import { expectError, expectOk } from '../utils/assertions';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 /** Timers off, and rooms never go offline however long the spec runs. */
@@ -34,21 +35,6 @@ const EMPTY_BODY_MESSAGE =
   'init_room_id is required; recv_room_id is required; recv_user_id is required';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function expectOk(answer: HttpAnswer) {
-  expect({ status: answer.status, code: answer.body?.code, text: answer.text }).toMatchObject({
-    status: 200,
-    code: 0,
-  });
-  return answer.body.data;
-}
-
-function expectError(answer: HttpAnswer, status: number, code: number) {
-  expect({ status: answer.status, body: answer.body }).toMatchObject({ status, body: { code } });
-  expect(typeof answer.body.message).toBe('string');
-  expect(answer.body.message.length).toBeGreaterThan(0);
-  expect(answer.body.data).toBeUndefined();
-}
 
 /** Every room of a relay, initiator first, then the receivers in the order of the start. */
 const members = (g: GroupFixture): Anchor[] => [g.init, ...g.recvs];

@@ -13,7 +13,8 @@ import {
   NO_TIMERS,
 } from '../factories';
 import { decodeRoomAccess } from '../utils/qiniu-sdk';
-import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
+import { expectError, expectOk } from '../utils/assertions';
+import { startTestApp, TestApp } from '../utils/test-app';
 
 const OTHER_APP = 'other_app';
 const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
@@ -44,17 +45,6 @@ function expectTimeBetween(value: string | null, before: number, after: number) 
   const ms = parseTime(value as string);
   expect(ms).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
   expect(ms).toBeLessThanOrEqual(after);
-}
-
-function expectOk(answer: HttpAnswer) {
-  expect(answer).toMatchObject({ status: 200, body: { code: 0, message: 'success' } });
-  return answer.body.data;
-}
-
-function expectError(answer: HttpAnswer, status: number, code: number) {
-  expect(answer).toMatchObject({ status, body: { code } });
-  expect(typeof answer.body.message).toBe('string');
-  expect(answer.body.data).toBeUndefined();
 }
 
 describe('relay lifecycle', () => {

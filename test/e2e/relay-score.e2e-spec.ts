@@ -8,6 +8,7 @@ import { writeFigures } from '../utils/test-output';
 import { NO_TIMERS, relay, RelayFixture, relayEvents, serverCall, tokenFor } from '../factories';
 import { openStream } from '../utils/sse-client';
 import { startWebhookReceiver, verifySignature } from '../utils/webhook-receiver';
+import { expectError, expectOk } from '../utils/assertions';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
 
 interface ScoreBody {
@@ -20,16 +21,6 @@ interface ScoreBody {
 /** POST /server/relay/{relay_id}/score on `node`, signed as the Qiniu SDKs sign a JSON body. */
 function score(node: TestApp, relayId: string, body: ScoreBody): Promise<HttpAnswer> {
   return serverCall(node, 'POST', `/server/relay/${relayId}/score`, body);
-}
-
-function expectOk(answer: HttpAnswer) {
-  expect(answer).toMatchObject({ status: 200, body: { code: 0 } });
-  return answer.body.data;
-}
-
-function expectError(answer: HttpAnswer, code: number, message?: RegExp) {
-  expect(answer.body).toMatchObject({ code });
-  if (message) expect(answer.body.message).toMatch(message);
 }
 
 const scoreEvents = async (t: TestApp, relayId: string) =>
@@ -177,11 +168,9 @@ describe('PK scores', () => {
         JSON.stringify({ [a]: Number.MAX_SAFE_INTEGER - 1, [r.recv.liveId]: 0 }),
         r.relayId,
       ]);
-      expectError(
-        await score(t, r.relayId, { room_id: a, delta: 2, score_id: 'g1' }),
-        400,
-        /would leave/,
-      );
+      expectError(await score(t, r.relayId, { room_id: a, delta: 2, score_id: 'g1' }), 400, 400, {
+        message: /would leave/,
+      });
       expect(
         expectOk(await score(t, r.relayId, { room_id: a, delta: 1, score_id: 'g1' })),
       ).toMatchObject({
@@ -204,12 +193,16 @@ describe('PK scores', () => {
       ['a bad score_id', { delta: 1, score_id: 'gift 1' }, /score_id must be 1-64 characters/],
       ['an unknown field', { delta: 1, extra: 1 } as ScoreBody, /extra should not exist/],
     ])('answers 400 to %s, changing nothing', async (_, body, message) => {
-      expectError(await score(t, r.relayId, { room_id: r.init.liveId, ...body }), 400, message);
+      expectError(await score(t, r.relayId, { room_id: r.init.liveId, ...body }), 400, 400, {
+        message,
+      });
       expect(await scoreEvents(t, r.relayId)).toEqual([]);
     });
 
     it('answers 400 to a missing room_id', async () => {
-      expectError(await score(t, r.relayId, { delta: 1 }), 400, /room_id is required/);
+      expectError(await score(t, r.relayId, { delta: 1 }), 400, 400, {
+        message: /room_id is required/,
+      });
     });
 
     it('answers 400 to a result beyond 2^53 - 1 either way and changes nothing', async () => {
@@ -219,8 +212,12 @@ describe('PK scores', () => {
         JSON.stringify(edge),
         r.relayId,
       ]);
-      expectError(await score(t, r.relayId, { room_id: a, delta: 6 }), 400, /would leave/);
-      expectError(await score(t, r.relayId, { room_id: b, delta: -6 }), 400, /would leave/);
+      expectError(await score(t, r.relayId, { room_id: a, delta: 6 }), 400, 400, {
+        message: /would leave/,
+      });
+      expectError(await score(t, r.relayId, { room_id: b, delta: -6 }), 400, 400, {
+        message: /would leave/,
+      });
       expect((await read(r.relayId)).scores).toEqual(edge);
       expect(await scoreEvents(t, r.relayId)).toEqual([]);
       expectOk(await score(t, r.relayId, { room_id: a, delta: 5 }));
@@ -229,24 +226,30 @@ describe('PK scores', () => {
 
     it('answers 404 for an unknown relay and for a room not in the relay', async () => {
       expectError(await score(t, 'relay_nope', { room_id: r.init.liveId, delta: 1 }), 404);
-      expectError(
-        await score(t, r.relayId, { room_id: 'room_elsewhere', delta: 1 }),
-        404,
-        /not in this relay/,
-      );
+      expectError(await score(t, r.relayId, { room_id: 'room_elsewhere', delta: 1 }), 404, 404, {
+        message: /not in this relay/,
+      });
     });
   });
 
   describe('statuses', () => {
     it('takes scores at 1-4 only: 601 at 0 (invited), 5 (rejected) and 6 (ended)', async () => {
       const invited = await relay(t, { mode: 'invite' });
-      expectError(await score(t, invited.relayId, { room_id: invited.init.liveId, delta: 1 }), 601);
+      expectError(
+        await score(t, invited.relayId, { room_id: invited.init.liveId, delta: 1 }),
+        409,
+        601,
+      );
       expectOk(
         await t.call('POST', `/client/relay/${invited.relayId}/reject`, {
           token: invited.recv.token,
         }),
       );
-      expectError(await score(t, invited.relayId, { room_id: invited.init.liveId, delta: 1 }), 601);
+      expectError(
+        await score(t, invited.relayId, { room_id: invited.init.liveId, delta: 1 }),
+        409,
+        601,
+      );
 
       const r = await relay(t);
       for (const who of [r.init, r.recv]) {
@@ -255,7 +258,7 @@ describe('PK scores', () => {
       }
       expect((await read(r.relayId)).status).toBe(4);
       expectOk(await t.call('POST', `/client/relay/${r.relayId}/stop`, { token: r.init.token }));
-      expectError(await score(t, r.relayId, { room_id: r.init.liveId, delta: 1 }), 601);
+      expectError(await score(t, r.relayId, { room_id: r.init.liveId, delta: 1 }), 409, 601);
       expect(await scoreEvents(t, invited.relayId)).toEqual([]);
       expect(await scoreEvents(t, r.relayId)).toHaveLength(2);
     });

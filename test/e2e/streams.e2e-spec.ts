@@ -22,21 +22,13 @@ import {
   uniqueUser,
 } from '../factories';
 import { frames, SseClient, SseConnectOptions, SseMessage } from '../utils/sse-client';
-import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
+import { expectOk } from '../utils/assertions';
+import { pause, waitUntil } from '../utils/wait';
+import { startTestApp, TestApp } from '../utils/test-app';
 
 const ENV = { ...NO_TIMERS, ROOM_HEARTBEAT_TIMEOUT_S: '0' };
 const EVENTS_PATH = '/client/relay/events';
 const OTHER_APP = 'stream_other_app';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
 
 const dataOf = (m: SseMessage) => JSON.parse(m.data);
 const relayOf = (m: SseMessage): string => dataOf(m).relay_id;
@@ -45,14 +37,6 @@ const relayOf = (m: SseMessage): string => dataOf(m).relay_id;
 async function storedEvents(t: TestApp, ...relayIds: string[]): Promise<EventRow[]> {
   const all = (await Promise.all(relayIds.map((id) => relayEvents(t, id)))).flat();
   return all.sort((a, b) => a.id - b.id);
-}
-
-function expectOk(answer: HttpAnswer) {
-  expect({ status: answer.status, code: answer.body?.code, text: answer.text }).toMatchObject({
-    status: 200,
-    code: 0,
-  });
-  return answer.body.data;
 }
 
 async function startRelay(
@@ -161,7 +145,7 @@ describe('GET /client/relay/events (server-sent events)', () => {
       expect(s.headers['content-type']).toMatch(/^text\/event-stream/);
       expect(s.headers['x-request-id']).toBe('sse-req.1');
       // Nothing is sent that is not a comment or a retry hint until an event exists.
-      await sleep(200);
+      await pause(200);
       expect(s.messages).toEqual([]);
       expect(s.ended).toBe(false);
     });
@@ -276,7 +260,7 @@ describe('GET /client/relay/events (server-sent events)', () => {
       await mine.waitFor(ownEvents.length);
       const otherAppEvents = await relayEvents(t, otherApp);
       await mineElsewhere.waitFor(otherAppEvents.length);
-      await sleep(300);
+      await pause(300);
       expect(frames(mine)).toEqual(ownEvents.map(expectedFrame));
       expect(frames(mineElsewhere)).toEqual(otherAppEvents.map(expectedFrame));
       expect(otherAppEvents.every((e) => e.app_id === OTHER_APP)).toBe(true);
@@ -390,7 +374,7 @@ describe('GET /client/relay/events (server-sent events)', () => {
       const expected = await storedEvents(t, first, second);
       expect(expected.length).toBe(5);
       await s.waitFor(expected.length);
-      await sleep(300);
+      await pause(300);
       expect(frames(s)).toEqual(expected.map(expectedFrame));
       expect(foreign.messages).toEqual([]);
     });
@@ -428,7 +412,7 @@ describe('GET /client/relay/events (server-sent events)', () => {
       const all = (await storedEvents(t, relayId, next)).filter((e) => e.id > lastSeen);
       expect(all).toHaveLength(6);
       await again.waitFor(all.length);
-      await sleep(300);
+      await pause(300);
       expect(frames(again)).toEqual(all.map(expectedFrame));
       // What the first connection saw plus what the second saw is the whole history.
       expect([...first.ids(), ...again.ids()]).toEqual(
@@ -459,7 +443,7 @@ describe('GET /client/relay/events (server-sent events)', () => {
       const missed = (await relayEvents(t, relayId)).filter((e) => e.id > lastSeen);
       expect(missed).toHaveLength(25);
       await again.waitFor(missed.length);
-      await sleep(300);
+      await pause(300);
       expect(again.ids()).toEqual(missed.map((e) => e.id));
       expect(frames(again)).toEqual(missed.map(expectedFrame));
     });
@@ -491,7 +475,7 @@ describe('GET /client/relay/events (server-sent events)', () => {
       await act(t, relayId, 'stop', host);
       const all = (await relayEvents(t, relayId)).filter((e) => e.id > lastSeen);
       await again.waitFor(all.length);
-      await sleep(300);
+      await pause(300);
       expect(frames(again)).toEqual(all.map(expectedFrame));
 
       // last_event_id=0: the room's whole history.
@@ -537,14 +521,14 @@ describe('GET /client/relay/events (server-sent events)', () => {
         });
         if (hold) {
           // Its event insert (id taken) is waiting for the lock.
-          await waitUntil(async () => {
+          await waitUntil('the slow insert to wait for the lock', async () => {
             const [row] = await t.dataSource.query(
               'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST ' +
                 "WHERE INFO LIKE 'INSERT INTO relay_event%' AND INFO LIKE ?",
               [`%${slowRelay}%`],
             );
             return Number(row.n) > 0;
-          }, 3000);
+          });
         } else {
           await slow;
         }
@@ -552,7 +536,7 @@ describe('GET /client/relay/events (server-sent events)', () => {
 
         // The client reconnects now, stays briefly, and drops again.
         const first = await stream({ token: me.token, lastEventId: String(lastSeen) });
-        await sleep(300);
+        await pause(300);
         first.close();
         if (hold) await hold.rollbackTransaction();
         expect(await slow).toBe(200);
@@ -564,7 +548,7 @@ describe('GET /client/relay/events (server-sent events)', () => {
         const resumeFrom = first.ids().at(-1) ?? lastSeen;
         const second = await stream({ token: me.token, lastEventId: String(resumeFrom) });
         await second.waitFor(missed.length - first.messages.length, 3000).catch(() => undefined);
-        await sleep(300);
+        await pause(300);
         expect([...first.ids(), ...second.ids()]).toEqual(missed.map((e) => e.id));
       } finally {
         if (hold?.isTransactionActive) await hold.rollbackTransaction();
@@ -675,7 +659,8 @@ describe('GET /client/relay/events (server-sent events)', () => {
 
       const stored = await relayEvents(t, relayId);
       expect(stored).toHaveLength(12);
-      await sleep(300);
+      await Promise.all([onB.waitFor(stored.length), audienceOnB.waitFor(stored.length)]);
+      await pause(300);
       expect(frames(onB)).toEqual(stored.map(expectedFrame));
       expect(frames(audienceOnB)).toEqual(stored.map(expectedFrame));
       figures.cross_node_ms = {
@@ -706,7 +691,7 @@ describe('GET /client/relay/events (server-sent events)', () => {
         current.close();
         current = await stream({ token: init.token, lastEventId: seen.id }, there);
         connections.push(current);
-        await sleep(400); // the other node's feed catches up in the meantime
+        await pause(400); // the other node's feed catches up in the meantime
       }
       const stored = await relayEvents(t, relayId);
       expect(stored).toHaveLength(6);

@@ -117,8 +117,11 @@ export interface SessionRow {
   stopAt: number | null;
 }
 
+/** What the row readers need: an e2e app and a medium app both have it. */
+export type HasDatabase = Pick<TestApp, 'dataSource'>;
+
 /** The relay's relay_session row, read straight from the database. */
-export async function sessionRow(t: TestApp, relayId: string): Promise<SessionRow> {
+export async function sessionRow(t: HasDatabase, relayId: string): Promise<SessionRow> {
   const [r] = await t.dataSource.query(
     'SELECT status, stop_reason AS stopReason, created_at AS createdAt, start_at AS startAt, ' +
       'stop_at AS stopAt FROM relay_session WHERE relay_id = ?',
@@ -173,7 +176,7 @@ export const statusMoves = (rows: { type: string; data: any }[]) =>
     .map((e) => [e.data.from, e.data.to, e.data.reason]);
 
 /** The relay's domain events as stored, in log order. */
-export async function relayEvents(t: TestApp, relayId: string): Promise<EventRow[]> {
+export async function relayEvents(t: HasDatabase, relayId: string): Promise<EventRow[]> {
   const rows: Record<string, unknown>[] = await t.dataSource.query(
     'SELECT id, type, relay_id, app_id, seq, occurred_at, data FROM relay_event WHERE relay_id = ? ORDER BY id',
     [relayId],

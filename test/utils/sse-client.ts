@@ -7,6 +7,7 @@
  */
 import { request as httpRequest, IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { WAIT_MS } from './wait';
 
 export interface SseMessage {
   /** The `id:` field of this message, or undefined when the message carried none. */
@@ -45,7 +46,7 @@ export interface SseConnectOptions {
   query?: Record<string, string | number | undefined>;
   /** Any other request headers. */
   headers?: Record<string, string>;
-  /** How long to wait for the response headers (default 5 s). */
+  /** How long to wait for the response headers (default WAIT_MS). */
   timeoutMs?: number;
 }
 
@@ -108,7 +109,7 @@ export class SseClient {
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
 
-    const timeoutMs = options.timeoutMs ?? 5000;
+    const timeoutMs = options.timeoutMs ?? WAIT_MS;
     return new Promise<SseClient>((resolve, reject) => {
       const req = httpRequest(url, { method: 'GET', headers, agent: false });
       const timer = setTimeout(() => {
@@ -143,7 +144,7 @@ export class SseClient {
   }
 
   /** The body of a non-stream answer as JSON (the error envelope); waits for it to end. */
-  async json<T = any>(timeoutMs = 5000): Promise<T> {
+  async json<T = any>(timeoutMs = WAIT_MS): Promise<T> {
     await this.waitForEnd(timeoutMs);
     return JSON.parse(this.body) as T;
   }
@@ -164,7 +165,7 @@ export class SseClient {
    */
   waitFor(
     condition: number | ((messages: SseMessage[]) => boolean),
-    timeoutMs = 5000,
+    timeoutMs = WAIT_MS,
   ): Promise<SseMessage[]> {
     const holds =
       typeof condition === 'number'
@@ -175,20 +176,23 @@ export class SseClient {
   }
 
   /** Resolves with the first message that matches, waiting for it if need be. */
-  async next(predicate: (message: SseMessage) => boolean, timeoutMs = 5000): Promise<SseMessage> {
+  async next(
+    predicate: (message: SseMessage) => boolean,
+    timeoutMs = WAIT_MS,
+  ): Promise<SseMessage> {
     await this.waitFor((messages) => messages.some(predicate), timeoutMs);
     return this.messages.find(predicate) as SseMessage;
   }
 
   /** Resolves with the first comment received after `since` (a performance.now() time). */
-  async waitForComment(timeoutMs = 5000, since = 0): Promise<SseComment> {
+  async waitForComment(timeoutMs = WAIT_MS, since = 0): Promise<SseComment> {
     const found = () => this.comments.find((c) => c.at >= since);
     await this.until(() => found() !== undefined, 'a comment line', timeoutMs);
     return found() as SseComment;
   }
 
   /** Resolves once the server has ended the stream. */
-  waitForEnd(timeoutMs = 5000): Promise<void> {
+  waitForEnd(timeoutMs = WAIT_MS): Promise<void> {
     if (this.ended) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {

@@ -12,6 +12,7 @@ import {
   ServerResponse,
 } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { WAIT_MS } from './wait';
 
 export interface ReceivedRequest {
   /** Arrival order on this receiver, from 0. */
@@ -148,7 +149,7 @@ export async function startWebhookReceiver(
 
   const waitUntil = (
     predicate: (all: ReceivedRequest[]) => boolean,
-    timeoutMs = 10_000,
+    timeoutMs = WAIT_MS,
     what = 'the expected requests',
   ): Promise<ReceivedRequest[]> =>
     new Promise((resolve, reject) => {
