@@ -33,6 +33,14 @@ const projects = [
     testEnvironment: 'node',
   },
   {
+    // The multi-node specs on the 3-node Galera cluster of .ci/galera.sh (npm run test:galera).
+    displayName: 'galera',
+    testMatch: ['<rootDir>/test/galera/**/*.galera-spec.ts'],
+    transform,
+    transformIgnorePatterns,
+    testEnvironment: 'node',
+  },
+  {
     displayName: 'browser',
     testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
     transform,
