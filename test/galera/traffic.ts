@@ -37,8 +37,9 @@ interface Gift {
 export interface TrafficResult {
   /** Answers by HTTP status (a network failure counts as 0), over both copies of each gift. */
   statuses: Record<string, number>;
-  /** Answers with a 5xx status, by service node. */
+  /** Answers with a 5xx status, by service node, and the distinct messages they carried. */
   serverErrorsByNode: number[];
+  serverErrorMessages: string[];
   /** Score requests sent (two per gift), and gifts no copy of which was acknowledged at first. */
   requests: number;
   unacknowledged: number;
@@ -85,6 +86,11 @@ export async function runTraffic(
   const { nodes } = cluster;
   const statuses: Record<string, number> = {};
   const serverErrorsByNode = nodes.map(() => 0);
+  const messages = new Set<string>();
+  const failed = (node: number, answer: HttpAnswer | Error) => {
+    serverErrorsByNode[node]++;
+    messages.add(answer instanceof Error ? String(answer) : answer.text.slice(0, 200));
+  };
   const lastOk = nodes.map(() => Date.now());
   const longest = nodes.map(() => 0);
   const unacknowledged: Gift[] = [];
@@ -100,7 +106,7 @@ export async function runTraffic(
     ).catch((error: Error) => error);
     const code = status(answer);
     statuses[code] = (statuses[code] ?? 0) + 1;
-    if (code >= 500 || code === 0) serverErrorsByNode[node]++;
+    if (code >= 500 || code === 0) failed(node, answer);
     if (code === 200) {
       const now = Date.now();
       longest[node] = Math.max(longest[node], now - lastOk[node]);
@@ -139,7 +145,7 @@ export async function runTraffic(
             .catch((error: Error) => error);
           const code = status(answer);
           statuses[code] = (statuses[code] ?? 0) + 1;
-          if (code >= 500 || code === 0) serverErrorsByNode[c]++;
+          if (code >= 500 || code === 0) failed(c, answer);
         }
       }
     }),
@@ -153,6 +159,7 @@ export async function runTraffic(
   return {
     statuses,
     serverErrorsByNode,
+    serverErrorMessages: [...messages],
     requests,
     unacknowledged: unacknowledged.length,
     longestOutageMsByNode: longest.map((ms, i) => Math.max(ms, end - lastOk[i])),
