@@ -16,6 +16,8 @@ import {
 } from './traffic';
 
 const VICTIM = 1;
+/** Connections of a service node's pool (database.options.ts). */
+const POOL_SIZE = 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a Galera node killed under load', () => {
@@ -52,7 +54,11 @@ describe('a Galera node killed under load', () => {
         duplicates: 0,
         reorders: 0,
       });
-      expect(result.serverErrorsByNode.reduce((a, b) => a + b, 0)).toBe(0);
+      // Only a unit whose connection broke while its COMMIT was on the wire may be answered
+      // with an error (it may have committed; it is never run twice): at most one per
+      // connection of the victim's service node, and none anywhere else.
+      expect(result.serverErrorsByNode.filter((_, i) => i !== VICTIM)).toEqual([0, 0]);
+      expect(result.serverErrorsByNode[VICTIM]).toBeLessThanOrEqual(POOL_SIZE);
       expect(Math.max(...result.longestOutageMsByNode)).toBeLessThan(15_000);
     } finally {
       closeStreams(load);
