@@ -117,31 +117,49 @@ async function onGalera(runner: QueryRunner, logger: Logger): Promise<string[]> 
   }
 }
 
-/** One attempt to take the lock row; false when another node holds it or won the race. */
+/**
+ * One attempt to take the lock row; false when another node holds it or won the race. Run on
+ * the runner's own mysql2 connection, not through TypeORM, which logs every failed statement as
+ * an error: a claim lost at COMMIT is the expected outcome for all nodes but one.
+ */
 async function claim(runner: QueryRunner, holder: string): Promise<boolean> {
+  const connection = (runner as unknown as { databaseConnection: RawConnection })
+    .databaseConnection;
+  const run = (sql: string, params: unknown[] = []) =>
+    new Promise<{ affectedRows: number }>((resolve, reject) =>
+      connection.query(sql, params, (error, result) => (error ? reject(error) : resolve(result))),
+    );
   const now = Date.now();
-  await runner.query('START TRANSACTION');
+  await run('START TRANSACTION');
   try {
-    const inserted = (await runner.query(
+    const inserted = await run(
       'INSERT IGNORE INTO migration_lock (name, holder, expires_at) VALUES (?, ?, ?)',
       [LOCK_NAME, holder, now + LEASE_MS],
-    )) as { affectedRows: number };
+    );
     let taken = inserted.affectedRows === 1;
     if (!taken) {
-      const updated = (await runner.query(
+      const updated = await run(
         'UPDATE migration_lock SET holder = ?, expires_at = ? WHERE name = ? AND expires_at < ?',
         [holder, now + LEASE_MS, LOCK_NAME, now],
-      )) as { affectedRows: number };
+      );
       taken = updated.affectedRows === 1;
     }
-    await runner.query(taken ? 'COMMIT' : 'ROLLBACK');
+    await run(taken ? 'COMMIT' : 'ROLLBACK');
     return taken;
   } catch (error) {
-    await runner.query('ROLLBACK').catch(() => undefined);
+    await run('ROLLBACK').catch(() => undefined);
     // Lost the certification race (or the row was being written by the holder): not ours.
     if (isConflict(error)) return false;
     throw error;
   }
+}
+
+interface RawConnection {
+  query(
+    sql: string,
+    params: unknown[],
+    callback: (error: Error | null, result: { affectedRows: number }) => void,
+  ): void;
 }
 
 /**
