@@ -45,6 +45,19 @@ const projects = [
     testEnvironment: 'node',
   },
   {
+    // The multi-node specs on the 3-node Galera cluster of .ci/galera.sh (npm run test:galera,
+    // DATABASE_URL naming the three nodes): its own, and the e2e specs of timers on several
+    // nodes, each app on another database node (test/utils/test-app.ts).
+    displayName: 'galera',
+    testMatch: [
+      '<rootDir>/test/galera/**/*.galera-spec.ts',
+      '<rootDir>/test/e2e/timers-multinode.e2e-spec.ts',
+    ],
+    transform,
+    transformIgnorePatterns,
+    testEnvironment: 'node',
+  },
+  {
     displayName: 'browser',
     testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
     transform,

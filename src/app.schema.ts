@@ -1,6 +1,7 @@
 import { DataSourceOptions } from 'typeorm';
 import { AppConfig } from './config/app.config';
 import { databaseOptions, EntityLists } from './database/database.options';
+import { MigrationLock } from './database/migration-lock.entity';
 import { RelayEvent, SqliteRelayEvent } from './event-log/event-log.entity';
 import { IdempotencyKey, SqliteIdempotencyKey } from './idempotency/idempotency-key.entity';
 import { RelayBattle, RelayContribution } from './battle/battle.entity';
@@ -25,6 +26,7 @@ export const ENTITIES: EntityLists = {
     RelayContribution,
     MatchTicket,
     MatchPool,
+    MigrationLock,
   ],
   sqlite: [
     LiveRoom,
@@ -38,6 +40,7 @@ export const ENTITIES: EntityLists = {
     RelayContribution,
     MatchTicket,
     MatchPool,
+    MigrationLock,
   ],
 };
 

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MysqlConnectionOptions } from 'typeorm/driver/mysql/MysqlConnectionOptions';
 import { AppConfig } from '../config/app.config';
+import { HostRing, parseDatabaseUrl } from './database.hosts';
 import { InitialSchema1764115200000 } from './migrations/1764115200000-initial-schema';
 import { RoomSilenceIndex1764201600000 } from './migrations/1764201600000-room-silence-index';
 import { Notifications1764288000000 } from './migrations/1764288000000-notifications';
@@ -13,6 +14,7 @@ import { GroupRelays1764633600000 } from './migrations/1764633600000-group-relay
 import { RoomsJsonWider1764720000000 } from './migrations/1764720000000-rooms-json-wider';
 import { Battles1764806400000 } from './migrations/1764806400000-battles';
 import { Matchmaking1764979200000 } from './migrations/1764979200000-matchmaking';
+import { GaleraSupport1765065600000 } from './migrations/1765065600000-galera-support';
 
 /**
  * The entities that describe the tables, given by the application that lists its modules' (the
@@ -34,6 +36,7 @@ export const MIGRATIONS = [
   RoomsJsonWider1764720000000,
   Battles1764806400000,
   Matchmaking1764979200000,
+  GaleraSupport1765065600000,
 ];
 
 /**
@@ -55,9 +58,25 @@ export async function databaseOptions(
     logging: ['error' as const],
   };
   if (config.database.kind === 'mysql') {
+    const target = parseDatabaseUrl(config.database.url);
+    if (typeof target === 'string') throw new Error(`DATABASE_URL: ${target}`);
+    // One host: the URL as ever. Several (the nodes of a Galera cluster): every connection of
+    // the pool is made by a HostRing, to the current node, and to the next once it fails.
+    const [first] = target.hosts;
+    const address =
+      target.hosts.length === 1
+        ? { url: config.database.url }
+        : {
+            host: first.host,
+            port: first.port,
+            username: target.user,
+            password: target.password,
+            database: target.database,
+            extra: { stream: new HostRing(target.hosts).socket },
+          };
     const connection = {
       connectorPackage: 'mysql2' as const,
-      url: config.database.url,
+      ...address,
       charset: 'utf8mb4_unicode_ci',
       // Times are BIGINT milliseconds: plain numbers are exact far beyond any date we store.
       supportBigNumbers: false,

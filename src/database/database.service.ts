@@ -1,8 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2';
+import { Counter } from 'prom-client';
 import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { identityFields, RequestIdentity } from '../common/request-identity';
+import { Metrics } from '../observability/metrics.service';
+import { hostDown } from './database.hosts';
+import { backoffMs, MAX_ATTEMPTS, RetryReason, retryReason } from './database.retry';
+
+export { ConcurrentUpdate } from './database.retry';
 
 /** Reading outside a transaction; every statement is parameterised with `?`. */
 export interface SqlReader {
@@ -19,15 +25,15 @@ export interface Sql extends SqlReader {
   afterCommit(callback: () => void): void;
 }
 
-/** Thrown inside a transaction when a conditional update lost a race; the whole unit retries. */
-export class ConcurrentUpdate extends Error {
-  constructor() {
-    super('concurrent update');
-  }
-}
+/**
+ * Galera's causality check for the session's reads: 1 makes every SELECT, and START TRANSACTION,
+ * wait until this node has applied everything the cluster committed before it, so a write made
+ * through one node is seen by the next request on any other (read-your-writes across nodes).
+ */
+const WSREP_SYNC_WAIT = 1;
 
-const MYSQL_RETRYABLE = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
-const MAX_ATTEMPTS = 4;
+/** Where a unit of work failed: only one that failed before COMMIT was sent is surely undone. */
+type Phase = 'working' | 'committing';
 
 /**
  * Short transactions with raw parameterised SQL (the repository API costs about a fifth of the
@@ -53,11 +59,22 @@ export class Database {
   private readonly sqlite: boolean;
   private readonly logger = new Logger(Database.name);
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly retries: Counter<'reason'>;
+  /** Whether the server is a Galera node, asked on the first connection (see prepare()). */
+  private galera?: Promise<boolean>;
+  private readonly prepared = new WeakSet<PoolConnection>();
 
   constructor(
     private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) config: AppConfig,
+    metrics: Metrics,
   ) {
+    this.retries = new Counter({
+      name: 'database_transaction_retries_total',
+      help: 'Units of work run again after a conflict, deadlock or lost connection, by reason',
+      labelNames: ['reason'],
+      registers: [metrics.registry],
+    });
     this.kind = config.database.kind;
     this.sqlite = this.kind === 'sqlite';
     this.forUpdate = this.sqlite ? '' : ' FOR UPDATE';
@@ -70,46 +87,128 @@ export class Database {
     return (this.dataSource.driver as unknown as { pool: Pool }).pool;
   }
 
+  /**
+   * Reads are retried like units of work (see transaction), so a reader whose database node died
+   * gets its answer from the next one.
+   */
   read<T>(work: (sql: SqlReader) => Promise<T>): Promise<T> {
     if (this.sqlite) return this.serialized(() => work(this.sqliteReader));
-    return work(this.mysqlReader);
+    return this.retrying(() => work(this.mysqlReader), undefined);
   }
 
   /** `who`: the request the unit serves, named by the lines it logs; none for background work. */
-  async transaction<T>(work: (sql: Sql) => Promise<T>, who?: RequestIdentity): Promise<T> {
+  transaction<T>(work: (sql: Sql) => Promise<T>, who?: RequestIdentity): Promise<T> {
+    return this.retrying(
+      (phase) =>
+        this.sqlite
+          ? this.serialized(() => this.sqliteUnit(work, who, phase))
+          : this.mysqlUnit(work, who, phase),
+      who,
+    );
+  }
+
+  /**
+   * Runs `unit` until it succeeds, fails with an error that is an answer in itself, or has had
+   * MAX_ATTEMPTS, waiting backoffMs() between attempts. On Galera a certification conflict
+   * surfaces at COMMIT as a deadlock, often several times in a row for a hot row, so the budget
+   * is larger and the waits grow, instead of four quick tries that contention used up.
+   */
+  private async retrying<T>(
+    unit: (phase: { at: Phase }) => Promise<T>,
+    who: RequestIdentity | undefined,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      const phase = { at: 'working' as Phase };
+      let reason: RetryReason | null;
       try {
-        return this.sqlite
-          ? await this.serialized(() => this.sqliteUnit(work, who))
-          : await this.mysqlUnit(work, who);
+        return await unit(phase);
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
+        reason = retryReason(error, phase.at === 'committing');
+        if (attempt >= MAX_ATTEMPTS || reason === null) throw error;
+        this.retries.inc({ reason });
         // Retried races are expected now and then; a stream of them says locks are taken in
-        // an order that can deadlock, so each is logged.
+        // an order that can deadlock (or, on Galera, that nodes write the same rows), so each
+        // is logged.
         this.logger.warn(
-          `transaction retried (attempt ${attempt + 1}): ${String(error)}`,
+          `transaction retried (${reason}, attempt ${attempt + 1}): ${String(error)}`,
           identityFields(who),
         );
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, Math.random())));
     }
   }
 
   private readonly mysqlReader: SqlReader = {
-    rows: <T>(sql: string, params?: unknown[]) => query<T[]>(this.pool, sql, params),
+    rows: async <T>(sql: string, params?: unknown[]) => {
+      const connection = await this.connection();
+      try {
+        return await query<T[]>(connection, sql, params);
+      } catch (error) {
+        this.discardIfBroken(connection, error);
+        throw error;
+      } finally {
+        this.release(connection);
+      }
+    },
   };
 
   private readonly sqliteReader: SqlReader = {
     rows: (sql, params) => this.dataSource.query(sql, params),
   };
 
-  private async mysqlUnit<T>(
-    work: (sql: Sql) => Promise<T>,
-    who: RequestIdentity | undefined,
-  ): Promise<T> {
+  /**
+   * A connection of the pool, made ready for this server once: on a Galera node its session
+   * gets wsrep_sync_wait. Asked on the connection itself, not at start, so that a pool that
+   * fails over (database.hosts.ts) prepares each new connection wherever it goes.
+   */
+  private async connection(): Promise<PoolConnection> {
     const connection = await new Promise<PoolConnection>((resolve, reject) =>
       this.pool.getConnection((error, c) => (error ? reject(error) : resolve(c))),
     );
+    if (this.prepared.has(connection)) return connection;
+    try {
+      this.galera ??= query<{ Value: string }[]>(connection, "SHOW VARIABLES LIKE 'wsrep_on'")
+        .then((rows) => rows.length > 0 && rows[0].Value.toUpperCase() === 'ON')
+        .catch((error: unknown) => {
+          this.galera = undefined;
+          throw error;
+        });
+      if (await this.galera) {
+        await query(connection, 'SET SESSION wsrep_sync_wait = ?', [WSREP_SYNC_WAIT]);
+      }
+    } catch (error) {
+      this.discardIfBroken(connection, error);
+      this.release(connection);
+      throw error;
+    }
+    this.prepared.add(connection);
+    return connection;
+  }
+
+  /**
+   * A connection whose server is gone, or is a Galera node outside the primary component (1047),
+   * is destroyed rather than pooled, and in the second case its host is given up (the pool's own
+   * socket errors already do that for a dead node).
+   */
+  private discardIfBroken(connection: PoolConnection, error: unknown): void {
+    const reason = retryReason(error, false);
+    if (reason !== 'node' && reason !== 'connection') return;
+    if (reason === 'node') hostDown((connection as unknown as { stream?: unknown }).stream);
+    this.prepared.delete(connection);
+    connection.destroy();
+  }
+
+  /** Back to the pool; for one discardIfBroken destroyed, the pool only serves its queue. */
+  private release(connection: PoolConnection): void {
+    connection.release();
+  }
+
+  private async mysqlUnit<T>(
+    work: (sql: Sql) => Promise<T>,
+    who: RequestIdentity | undefined,
+    phase: { at: Phase },
+  ): Promise<T> {
+    const connection = await this.connection();
     const committed: (() => void)[] = [];
     try {
       await query(connection, 'START TRANSACTION');
@@ -122,21 +221,24 @@ export class Database {
             Number((await query<ResultSetHeader>(connection, sql, params)).insertId),
           afterCommit: (callback) => committed.push(callback),
         });
+        phase.at = 'committing';
         await query(connection, 'COMMIT');
         for (const callback of committed) this.afterCommit(callback, who);
         return result;
       } catch (error) {
         await query(connection, 'ROLLBACK').catch(() => undefined);
+        this.discardIfBroken(connection, error);
         throw error;
       }
     } finally {
-      connection.release();
+      this.release(connection);
     }
   }
 
   private async sqliteUnit<T>(
     work: (sql: Sql) => Promise<T>,
     who: RequestIdentity | undefined,
+    phase: { at: Phase },
   ): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     try {
@@ -147,6 +249,7 @@ export class Database {
       const committed: (() => void)[] = [];
       try {
         const result = await work(wrap(runner, committed));
+        phase.at = 'committing';
         await runner.query('COMMIT');
         for (const callback of committed) this.afterCommit(callback, who);
         return result;
@@ -193,12 +296,4 @@ function wrap(runner: QueryRunner, committed: (() => void)[]): Sql {
     insert: async (sql, params) => Number((await runner.query(sql, params, true)).raw),
     afterCommit: (callback) => committed.push(callback),
   };
-}
-
-function isRetryable(error: unknown): boolean {
-  if (error instanceof ConcurrentUpdate) return true;
-  if (!(error instanceof QueryFailedError)) return false;
-  const driverError = error.driverError as { errno?: number; code?: string } | undefined;
-  if (driverError?.code === 'SQLITE_BUSY') return true;
-  return driverError?.errno !== undefined && MYSQL_RETRYABLE.has(driverError.errno);
 }

@@ -152,6 +152,10 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
   private async follow(limit: number): Promise<number> {
     this.lastPublishMs = 0;
     if (this.late.size > 0) await this.sendLate();
+    // A gap is timed from the end of the first read that showed it, and passed only by a read
+    // that began GAP_WAIT_MS later: a read held up (a Galera view change stalls causal reads and
+    // commits alike) never counts its own wait as time the missing id had to commit.
+    const began = this.clock.now();
     const rows = await this.events.after(this.cursor, limit);
     const now = this.clock.now();
     // Every missing id is timed from the first read that shows an id above it, not from when
@@ -167,7 +171,7 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
     const passed: LoggedEvent[] = [];
     for (const e of rows) {
       const id = Number(e.id);
-      if (id > this.cursor + 1 && !this.passGap(this.cursor + 1, id, now)) break;
+      if (id > this.cursor + 1 && !this.passGap(this.cursor + 1, id, began)) break;
       this.gaps.delete(id);
       passed.push({ ...e, id });
       this.cursor = id;
@@ -199,6 +203,7 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
       const id = Number(e.id);
       this.late.delete(id);
       this.logger.warn(`event ${id} committed after the stream passed it; sent late`);
+      this.metrics.lateEvents.inc();
       found.push({ ...e, id });
     }
     await this.publish(found);

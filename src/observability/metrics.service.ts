@@ -39,6 +39,12 @@ export class Metrics implements RequestObserver {
     registers: [this.registry],
   });
 
+  readonly lateEvents = new Counter({
+    name: 'event_stream_late_events_total',
+    help: 'Events that committed after the stream feed had passed their id, so sent out of id order',
+    registers: [this.registry],
+  });
+
   /**
    * The series of each (method, route, status), looked up once: prom-client otherwise hashes
    * the label object on every request. Routes are templates, so the map stays small.

@@ -6,6 +6,7 @@ import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app.config';
+import { parseDatabaseUrl } from '../../src/database/database.hosts';
 import { openApiValidator } from './openapi-validator';
 
 export interface HttpAnswer<T = any> {
@@ -60,6 +61,7 @@ export interface FreshDatabase {
  */
 export async function freshDatabase(): Promise<FreshDatabase> {
   const base = process.env.DATABASE_URL;
+  if (base !== undefined && clusterHosts(base) !== null) return freshClusterDatabase(base);
   if (base !== undefined && /^(mysql|mariadb):\/\//.test(base)) {
     const name = `relay_e2e_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
     const server = new URL(base.replace(/^mariadb:/, 'mysql:'));
@@ -87,6 +89,44 @@ export async function freshDatabase(): Promise<FreshDatabase> {
   };
 }
 
+/** The `host:port`s of a DATABASE_URL that names several hosts (a Galera cluster), else null. */
+function clusterHosts(url: string): string[] | null {
+  const target = parseDatabaseUrl(url);
+  if (typeof target === 'string' || target.hosts.length < 2) return null;
+  return target.hosts.map(({ host, port }) => `${host}:${port}`);
+}
+
+/** A new database on the cluster, created through its first host and replicated to the rest. */
+async function freshClusterDatabase(base: string): Promise<FreshDatabase> {
+  const hosts = clusterHosts(base) as string[];
+  const name = `relay_e2e_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = async (statement: string) => {
+    const c = await createConnection(`mysql://root@${hosts[0]}/`);
+    await c.query(statement);
+    await c.end();
+  };
+  await admin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  return {
+    url: base.replace(/\/[^/?#]*(?=[?#]|$)/, `/${name}`),
+    drop: () => admin(`DROP DATABASE IF EXISTS \`${name}\``),
+  };
+}
+
+let started = 0;
+
+/**
+ * On a cluster, each app started is attached to the next database node (its URL lists that
+ * node first, the others after it for failover), so a spec's second and third nodes write
+ * through other database nodes than its first, as service nodes of a Galera deployment do.
+ */
+function attachToNextNode(url: string): string {
+  const hosts = clusterHosts(url);
+  if (hosts === null) return url;
+  const first = started++ % hosts.length;
+  const order = hosts.map((_, i) => hosts[(first + i) % hosts.length]);
+  return url.replace(/@[^/]+/, `@${order.join(',')}`);
+}
+
 /**
  * Starts the real application on 127.0.0.1 and a random port. `env` overrides settings; pass
  * another app's `databaseUrl` as DATABASE_URL to run a second node on the same database.
@@ -98,7 +138,11 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       ? await freshDatabase()
       : { url: env.DATABASE_URL, drop: async () => undefined };
   const databaseUrl = db.url;
-  const config = loadConfig({ NODE_ENV: 'test', ...env, DATABASE_URL: databaseUrl });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    ...env,
+    DATABASE_URL: attachToNextNode(databaseUrl),
+  });
   const logs: string[] = [];
   const app = await createApp(config, {
     logDestination: { write: (line: string) => logs.push(line) },
