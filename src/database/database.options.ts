@@ -13,6 +13,7 @@ import { GroupRelays1764633600000 } from './migrations/1764633600000-group-relay
 import { RoomsJsonWider1764720000000 } from './migrations/1764720000000-rooms-json-wider';
 import { Battles1764806400000 } from './migrations/1764806400000-battles';
 import { Matchmaking1764979200000 } from './migrations/1764979200000-matchmaking';
+import { WebhookTraceparent1765152000000 } from './migrations/1765152000000-webhook-traceparent';
 
 /**
  * The entities that describe the tables, given by the application that lists its modules' (the
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   RoomsJsonWider1764720000000,
   Battles1764806400000,
   Matchmaking1764979200000,
+  WebhookTraceparent1765152000000,
 ];
 
 /**

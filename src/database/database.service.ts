@@ -17,6 +17,8 @@ export interface Sql extends SqlReader {
   insert(sql: string, params?: unknown[]): Promise<number>;
   /** Runs `callback` once this transaction has committed; never if it rolls back. */
   afterCommit(callback: () => void): void;
+  /** The request this unit serves (what it writes was caused by it); none for background work. */
+  readonly cause: RequestIdentity | undefined;
 }
 
 /** Thrown inside a transaction when a conditional update lost a race; the whole unit retries. */
@@ -118,6 +120,7 @@ export class Database {
           insert: async (sql, params) =>
             Number((await query<ResultSetHeader>(connection, sql, params)).insertId),
           afterCommit: (callback) => committed.push(callback),
+          cause: who,
         });
         await query(connection, 'COMMIT');
         for (const callback of committed) this.afterCommit(callback, who);
@@ -143,7 +146,7 @@ export class Database {
       await runner.query('BEGIN IMMEDIATE');
       const committed: (() => void)[] = [];
       try {
-        const result = await work(wrap(runner, committed));
+        const result = await work(wrap(runner, committed, who));
         await runner.query('COMMIT');
         for (const callback of committed) this.afterCommit(callback, who);
         return result;
@@ -183,8 +186,13 @@ function query<T>(on: Pool | PoolConnection, sql: string, params?: unknown[]): P
   );
 }
 
-function wrap(runner: QueryRunner, committed: (() => void)[]): Sql {
+function wrap(
+  runner: QueryRunner,
+  committed: (() => void)[],
+  cause: RequestIdentity | undefined,
+): Sql {
   return {
+    cause,
     rows: (sql, params) => runner.query(sql, params),
     run: async (sql, params) => (await runner.query(sql, params, true)).affected ?? 0,
     insert: async (sql, params) => Number((await runner.query(sql, params, true)).raw),

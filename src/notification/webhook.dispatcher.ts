@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { traceOf, traceparentOf } from '../common/trace-context';
 import { SweepingWorker } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { Database } from '../database/database.service';
@@ -43,7 +44,11 @@ export class WebhookDispatcher extends SweepingWorker {
     if (urls.length > 0) {
       events.onAppend(async (sql, appended) => {
         const queued = appended.filter((event) => posted.has(event.type));
-        if (queued.length > 0) await this.deliveries.queue(sql, queued, urls);
+        // Work no request caused (a timer) starts a trace of its own for its deliveries.
+        const trace = sql.cause?.trace ?? traceOf(undefined);
+        if (queued.length > 0) {
+          await this.deliveries.queue(sql, queued, urls, traceparentOf(trace));
+        }
       });
       events.onCommitted((event) => {
         if (posted.has(event.type)) this.wake();
@@ -91,7 +96,12 @@ export class WebhookDispatcher extends SweepingWorker {
     const outcome = await this.sender.send(
       delivery.url,
       this.secrets,
-      { id: Number(event.id), type: event.type, json: publicEventJson(event) },
+      {
+        id: Number(event.id),
+        type: event.type,
+        json: publicEventJson(event),
+        traceparent: delivery.traceparent,
+      },
       this.clock.now(),
     );
     const attempts = delivery.attempts + 1;

@@ -1,5 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { FastifyRequest } from 'fastify';
+import { callerBaseUrl } from '../common/forwarded';
 import { httpLayerResponses, REQUEST_ID_HEADER } from '../common/api-envelope.decorator';
 import { STREAM_PREVIEW_S, SWAGGER_UI_SCRIPT } from './swagger-ui.script';
 
@@ -24,6 +26,17 @@ const QINIU_SCHEME_DESCRIPTION = [
   '`X-Qiniu-*` header names are written in canonical form (`X-Qiniu-Date`).',
 ].join('\n');
 
+const SERVER_DESCRIPTION = 'this service, as this document was fetched';
+
+/**
+ * The service's URL as the caller of /docs or /docs-json used it, through the trusted gateway in
+ * front (its scheme, host and path prefix), so that Try it out and code generators reach the
+ * service the way the reader does.
+ */
+function serverFor(request: FastifyRequest): { url: string; description: string } {
+  return { url: callerBaseUrl(request.caller) ?? '.', description: SERVER_DESCRIPTION };
+}
+
 const EVENT_STREAM_NOTE =
   'Follow event streams with `EventSource`; here, Execute shows only their first ' +
   `${STREAM_PREVIEW_S} seconds.`;
@@ -47,9 +60,9 @@ export function setUpSwagger(app: INestApplication): void {
           `\`<AccessKey>:<SecretKey>\`, signed in this page. ${EVENT_STREAM_NOTE}`,
       )
       .setVersion('1.0')
-      // Relative to where this document is served, so requests go to the same origin and path
-      // prefix whatever gateway or host name is in front (Swagger UI resolves it that way too).
-      .addServer('.', 'this service, where this document was fetched from')
+      // Replaced for each request by the URL its caller used (serverFor); relative to where the
+      // document was fetched from when the request named no host.
+      .addServer('.', SERVER_DESCRIPTION)
       .addTag('rooms', 'Live rooms (client API, client JWT)')
       .addTag('relay', 'Relay sessions and their event stream (client API, client JWT)')
       .addTag('battle', 'Battles (PK rounds) and contributions of a relay (client API, client JWT)')
@@ -77,6 +90,11 @@ export function setUpSwagger(app: INestApplication): void {
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     customJsStr: SWAGGER_UI_SCRIPT,
+    // Generic in @nestjs/swagger's typings; on the Fastify adapter it is Fastify's request.
+    patchDocumentOnRequest: <R>(request: R, _: unknown, served: OpenAPIObject) => ({
+      ...served,
+      servers: [serverFor(request as FastifyRequest)],
+    }),
     swaggerOptions: {
       persistAuthorization: true,
       // @nestjs/swagger writes functions into the page's init script with Function#toString,
