@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { callerBaseUrl } from '../common/forwarded';
-import { httpLayerResponses, REQUEST_ID_HEADER } from '../common/api-envelope.decorator';
+import { httpLayerResponses, ANSWER_HEADERS } from '../common/api-envelope.decorator';
 import { STREAM_PREVIEW_S, SWAGGER_UI_SCRIPT } from './swagger-ui.script';
 
 const QINIU_SCHEME_DESCRIPTION = [
@@ -125,7 +125,7 @@ function describeDocsRoutes(document: OpenAPIObject): void {
       responses: {
         200: {
           description: 'the Swagger UI page',
-          headers: REQUEST_ID_HEADER,
+          headers: ANSWER_HEADERS,
           content: { 'text/html': { schema: { type: 'string' } } },
         },
         ...httpLayerResponses(),
@@ -143,7 +143,7 @@ function describeDocsRoutes(document: OpenAPIObject): void {
       responses: {
         200: {
           description: 'the OpenAPI document',
-          headers: REQUEST_ID_HEADER,
+          headers: ANSWER_HEADERS,
           content: {
             'application/json': {
               schema: { type: 'object', required: ['openapi', 'info', 'paths', 'components'] },
