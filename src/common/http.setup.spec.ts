@@ -20,9 +20,15 @@ describe(requestIdFrom.name, () => {
       'Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1',
     ],
     ['kong-request-id', { 'x-request-id': 'other-header' }, UUID],
+    ['x-request-id', { 'x-request-id': 'a'.repeat(128) }, 'a'.repeat(128)],
+    ['x-request-id', { 'x-request-id': 'a'.repeat(129) }, UUID],
     ['x-request-id', { 'x-request-id': 'has space' }, UUID],
-    ['x-request-id', { 'x-request-id': 'quote"d' }, UUID],
-    ['x-request-id', { 'x-request-id': 'x'.repeat(201) }, UUID],
+    ['x-request-id', { 'x-request-id': 'abc#1' }, UUID],
+    ['kong-request-id', { 'kong-request-id': 'x'.repeat(200) }, 'x'.repeat(200)],
+    ['kong-request-id', { 'kong-request-id': 'x'.repeat(201) }, UUID],
+    ['kong-request-id', { 'kong-request-id': 'has space' }, UUID],
+    ['kong-request-id', { 'kong-request-id': 'quote"d' }, UUID],
+    ['kong-request-id', { 'kong-request-id': 'back\\slash' }, UUID],
     ['x-request-id', { 'x-request-id': '' }, UUID],
   ])('%s of %j -> %s', (header, headers, expected) => {
     const id = requestIdFrom(header)({ headers } as unknown as IncomingMessage);

@@ -26,12 +26,14 @@ declare module 'fastify' {
 
 export const BODY_LIMIT = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
+/** The contract's rule for an incoming X-Request-Id. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
- * An incoming request id is kept when it is printable ASCII without quotes, backslashes or
- * spaces, at most 200 characters: wide enough for the ids gateways make (Kong's `<uuid>#<n>`,
- * AWS's `Root=1-...;Parent=...;Sampled=1`), narrow enough to echo in a header and a log line.
+ * An id from the header REQUEST_ID_HEADER names instead, made by a gateway the operator chose:
+ * printable ASCII without quotes, backslashes or spaces, at most 200 characters, wide enough for
+ * Kong's `<uuid>#<n>` and AWS's `Root=1-...;Parent=...`, narrow enough to echo in a header.
  */
-const REQUEST_ID = /^[!#-[\]-~]{1,200}$/;
+const GATEWAY_REQUEST_ID = /^[!#-[\]-~]{1,200}$/;
 
 /**
  * Whether JSON text opens more than `max` objects or arrays inside each other. The validation
@@ -153,9 +155,10 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 
 /** The id a gateway gave the request in `header` (lower case) when it is usable, else a new one. */
 export function requestIdFrom(header: string): (raw: IncomingMessage) => string {
+  const valid = header === 'x-request-id' ? REQUEST_ID : GATEWAY_REQUEST_ID;
   return (raw) => {
     const incoming = raw.headers[header];
-    return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    return typeof incoming === 'string' && valid.test(incoming) ? incoming : randomUUID();
   };
 }
 
