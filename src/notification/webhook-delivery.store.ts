@@ -55,12 +55,11 @@ export type AttemptResult = Pick<
 export class WebhookDeliveryStore {
   constructor(private readonly db: Database) {}
 
-  /** A delivery of each event to each URL, due at once, carrying the trace that caused them. */
+  /** A delivery of each event to each URL, due at once, carrying the event's trace. */
   async queue(
     sql: Sql,
-    events: readonly { id: number; occurredAt: number }[],
+    events: readonly { id: number; occurredAt: number; traceparent: string }[],
     urls: string[],
-    traceparent: string,
   ): Promise<void> {
     const rows = events.flatMap((event) =>
       urls.map((url): Delivery => ({
@@ -72,7 +71,7 @@ export class WebhookDeliveryStore {
         nextAttemptAt: event.occurredAt,
         lastError: '',
         deliveredAt: null,
-        traceparent,
+        traceparent: event.traceparent,
         createdAt: event.occurredAt,
         updatedAt: event.occurredAt,
       })),

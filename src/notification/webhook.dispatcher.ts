@@ -44,11 +44,15 @@ export class WebhookDispatcher extends SweepingWorker {
     if (urls.length > 0) {
       events.onAppend(async (sql, appended) => {
         const queued = appended.filter((event) => posted.has(event.type));
-        // Work no request caused (a timer) starts a trace of its own for its deliveries.
-        const trace = sql.cause?.trace ?? traceOf(undefined);
-        if (queued.length > 0) {
-          await this.deliveries.queue(sql, queued, urls, traceparentOf(trace));
-        }
+        if (queued.length === 0) return;
+        // Each event's deliveries carry the trace of the request that caused it; work no
+        // request caused (a timer) starts a trace of its own.
+        const own = traceparentOf(sql.cause?.trace ?? traceOf(undefined));
+        const traced = queued.map((event) => ({
+          ...event,
+          traceparent: event.cause?.trace === undefined ? own : traceparentOf(event.cause.trace),
+        }));
+        await this.deliveries.queue(sql, traced, urls);
       });
       events.onCommitted((event) => {
         if (posted.has(event.type)) this.wake();

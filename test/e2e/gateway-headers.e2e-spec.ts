@@ -6,7 +6,7 @@
  * the same through a real nginx.
  */
 import { qiniuSignV2 } from '../utils/qiniu-sdk';
-import { NO_TIMERS, relay, tokenFor, uniqueUser } from '../factories';
+import { NO_TIMERS, relay, serverCall, tokenFor, uniqueUser } from '../factories';
 import { SseClient } from '../utils/sse-client';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { startWebhookReceiver, WebhookReceiver } from '../utils/webhook-receiver';
@@ -139,6 +139,43 @@ describe('behind a trusted gateway', () => {
     );
     expect(receiver.forEvent(last.id)[0].headers.traceparent).toBe(`00-${TRACE}-${startedSpan}-01`);
     expect(post.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  });
+
+  it('gives each gift of a batch committed together the trace of its own request', async () => {
+    // On MariaDB gifts that arrive together share transactions (relay-score-batch.e2e-spec);
+    // on SQLite each has its own, and the rule holds all the same.
+    const r = await relay(t);
+    const traces = Array.from({ length: 30 }, (_, i) => `${TRACE.slice(0, 30)}${10 + i}`);
+    const answers = await Promise.all(
+      traces.map((trace, i) =>
+        serverCall(
+          t,
+          'POST',
+          `/server/relay/${r.relayId}/score`,
+          { room_id: r.init.liveId, delta: 1, score_id: `traced-gift-${i}` },
+          { headers: { traceparent: `00-${trace}-${CALLER_SPAN}-01` } },
+        ),
+      ),
+    );
+    for (const answer of answers) expect(answer.status).toBe(200);
+    const gifts = () =>
+      receiver.requests.filter((q) => {
+        const event = JSON.parse(q.body) as { type: string; relay_id: string };
+        return event.type === 'relay.score_changed' && event.relay_id === r.relayId;
+      });
+    await receiver.waitUntil(() => gifts().length >= traces.length);
+    const byScoreId = new Map(
+      gifts().map((q) => [
+        (JSON.parse(q.body) as { data: { score_id: string } }).data.score_id,
+        q.headers.traceparent,
+      ]),
+    );
+    traces.forEach((trace, i) => {
+      const [, answered] = (answers[i].headers.get('traceparent') ?? '').split(
+        /-(?=[0-9a-f]{16}-)/,
+      );
+      expect(byScoreId.get(`traced-gift-${i}`)).toBe(`00-${trace}-${answered}`);
+    });
   });
 
   it('starts a trace for a request without a valid traceparent', async () => {
