@@ -5,7 +5,9 @@ import { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { toErrorAnswer } from './common/envelope';
 import { ErrorFilter } from './common/error.filter';
-import { answerClientError, BODY_LIMIT, requestIdOf, setUpHttp } from './common/http.setup';
+import { identityOf } from './common/request-identity';
+import { trustRule } from './common/forwarded';
+import { answerClientError, BODY_LIMIT, requestIdFrom, setUpHttp } from './common/http.setup';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app.config';
 import { createLogger, PinoNestLogger } from './observability/logger';
@@ -26,8 +28,9 @@ export async function createApp(
   const logger = createLogger(config.logLevel, options.logDestination);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
-    trustProxy: config.trustProxy,
-    genReqId: requestIdOf,
+    // Forwarded and X-Forwarded-* are read by setUpHttp (src/common/forwarded.ts), which also
+    // knows RFC 7239 and prefixes; Fastify's own reading stays off so that there is one answer.
+    genReqId: requestIdFrom(config.requestIdHeader),
     // Long or badly encoded path parameters must reach our validation and answer 400 in the
     // envelope, not Fastify's own 414 / error shape.
     routerOptions: { maxParamLength: 1024 },
@@ -45,7 +48,7 @@ export async function createApp(
       requireHostHeader: false,
     },
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
-      const { status, body } = toErrorAnswer(error, { requestId: request.id });
+      const { status, body } = toErrorAnswer(error, identityOf(request));
       void reply.status(status).header('x-request-id', body.request_id).send(body);
     },
   });
@@ -53,11 +56,24 @@ export async function createApp(
     bodyParser: false,
     logger: new PinoNestLogger(logger),
   });
-  setUpHttp(app.getHttpAdapter().getInstance(), logger, app.get(Metrics));
+  setUpHttp(
+    app.getHttpAdapter().getInstance(),
+    logger,
+    app.get(Metrics),
+    trustRule(config.trustProxy),
+  );
   if (config.corsOrigins === '*' || config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins === '*' ? true : config.corsOrigins,
-      exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining'],
+      exposedHeaders: [
+        'x-request-id',
+        'traceparent',
+        'retry-after',
+        'ratelimit',
+        'ratelimit-policy',
+        'x-ratelimit-limit',
+        'x-ratelimit-remaining',
+      ],
       maxAge: 600,
     });
   }

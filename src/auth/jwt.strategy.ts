@@ -120,6 +120,7 @@ function toClientUser(request: FastifyRequest, claims: ClientClaims): ClientUser
   }
   return {
     requestId: request.id,
+    trace: request.trace,
     userId,
     appId,
     deviceId: typeof claims.DeviceId === 'string' ? claims.DeviceId : '',

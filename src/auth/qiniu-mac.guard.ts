@@ -3,7 +3,7 @@ import { FastifyRequest } from 'fastify';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig, ServerKey } from '../config/app.config';
 import { DomainError, ErrorCode } from '../common/domain.error';
-import { qiniuDateIsFresh, SignedRequest, verifyQiniuMac } from './qiniu-mac';
+import { qiniuDateIsFresh, SignedRequest, signedViews, verifyQiniuMac } from './qiniu-mac';
 
 /** Server API guard: the customer's backend signs each request with its AccessKey/SecretKey. */
 @Injectable()
@@ -38,8 +38,9 @@ export class QiniuMacGuard implements CanActivate {
       headers: request.headers,
       body: request.rawBody ?? '',
     };
+    const views = signedViews(signed, request.caller);
     const verified = this.keys.some((key) =>
-      verifyQiniuMac(authorization, signed, key.accessKey, key.secretKey),
+      views.some((view) => verifyQiniuMac(authorization, view, key.accessKey, key.secretKey)),
     );
     if (!verified) throw new DomainError(ErrorCode.Unauthorized, 'invalid Qiniu signature');
     if (!qiniuDateIsFresh(request.headers, this.clock.now())) {

@@ -1,5 +1,11 @@
 import { qiniuRtc, qiniuSignV2 } from '../../test/utils/qiniu-sdk';
-import { qiniuDateIsFresh, qiniuSigningString, SignedRequest, verifyQiniuMac } from './qiniu-mac';
+import {
+  qiniuDateIsFresh,
+  qiniuSigningString,
+  SignedRequest,
+  signedViews,
+  verifyQiniuMac,
+} from './qiniu-mac';
 
 const AK = 'server-ak';
 const SK = 'server-sk-0123456789';
@@ -112,4 +118,39 @@ describe(qiniuDateIsFresh.name, () => {
       expect(qiniuDateIsFresh({ 'x-qiniu-date': date }, now)).toBe(false);
     },
   );
+});
+
+describe(signedViews.name, () => {
+  const received = request({ url: '/server/relay/relay_1', host: 'relay_service' });
+  it.each<[string, { proxied: boolean; host: string | null; prefix: string }, [string, string][]]>([
+    [
+      'straight to the service',
+      { proxied: false, host: 'gw.example.com', prefix: '/relay' },
+      [['/server/relay/relay_1', 'relay_service']],
+    ],
+    [
+      'through a gateway under a prefix',
+      { proxied: true, host: 'gw.example.com', prefix: '/relay' },
+      [
+        ['/server/relay/relay_1', 'relay_service'],
+        ['/relay/server/relay/relay_1', 'gw.example.com'],
+      ],
+    ],
+    [
+      'through a proxy that changes nothing',
+      { proxied: true, host: 'relay_service', prefix: '' },
+      [['/server/relay/relay_1', 'relay_service']],
+    ],
+  ])('%s', (_, caller, views) => {
+    expect(signedViews(received, caller).map((v) => [v.url, v.host])).toEqual(views);
+  });
+
+  it("verifies the SDK's signature over the gateway's URL, and only through a trusted proxy", () => {
+    const auth = qiniuSignV2(AK, SK, 'https://gw.example.com/relay/server/relay/relay_1', 'GET');
+    const verifies = (caller: { proxied: boolean; host: string | null; prefix: string }) =>
+      signedViews(received, caller).some((view) => verifyQiniuMac(auth, view, AK, SK));
+    expect(verifies({ proxied: true, host: 'gw.example.com', prefix: '/relay' })).toBe(true);
+    expect(verifies({ proxied: false, host: 'gw.example.com', prefix: '/relay' })).toBe(false);
+    expect(verifies({ proxied: true, host: 'gw.example.com', prefix: '' })).toBe(false);
+  });
 });

@@ -59,6 +59,20 @@ export function qiniuCandidateStrings(request: SignedRequest): string[] {
   return hosts.flatMap((host) => contentTypes.map((ct) => qiniuSigningString(request, host, ct)));
 }
 
+/**
+ * The requests a signature may have been made over: the one received, and, when it came through
+ * a trusted proxy, the one its caller sent (the path under the gateway's prefix, the Host the
+ * caller used), which is the URL a backend signs when it calls the service through its gateway.
+ */
+export function signedViews(
+  received: SignedRequest,
+  caller: { proxied: boolean; host: string | null; prefix: string },
+): SignedRequest[] {
+  if (!caller.proxied) return [received];
+  const sent = { ...received, url: caller.prefix + received.url, host: caller.host ?? '' };
+  return sent.url === received.url && sent.host === received.host ? [received] : [received, sent];
+}
+
 /** Verifies `Authorization: Qiniu <AccessKey>:<sign>` in constant time per candidate. */
 export function verifyQiniuMac(
   authorization: string | undefined,

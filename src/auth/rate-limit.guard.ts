@@ -4,8 +4,10 @@ import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { Clock } from '../common/clock';
 import { DomainError, ErrorCode } from '../common/domain.error';
 import { ClientUser } from './client-user';
+import { rateLimitHeaders } from './rate-limit.headers';
 
-const WINDOW_MS = 60_000;
+const WINDOW_S = 60;
+const WINDOW_MS = WINDOW_S * 1000;
 
 /** Fixed one-minute windows of requests per key; one instance per node. */
 @Injectable()
@@ -46,11 +48,8 @@ export class RateLimitGuard implements CanActivate {
     const http = context.switchToHttp();
     const { user } = http.getRequest<{ user: ClientUser }>();
     const { count, resetS } = this.limiter.hit(`${user.appId}\u0000${user.userId}`);
-    const reply = http.getResponse<FastifyReply>();
-    void reply.header('x-ratelimit-limit', limit);
-    void reply.header('x-ratelimit-remaining', Math.max(limit - count, 0));
+    void http.getResponse<FastifyReply>().headers(rateLimitHeaders(limit, count, resetS, WINDOW_S));
     if (count <= limit) return true;
-    void reply.header('retry-after', resetS);
     throw new DomainError(
       ErrorCode.TooManyRequests,
       `more than ${limit} requests a minute; retry in ${resetS} s`,

@@ -11,20 +11,40 @@ import {
 } from '@nestjs/swagger';
 import { ErrorCode, ERRORS } from './domain.error';
 
-/** The request id as the service writes it: the caller's X-Request-Id or a generated UUID. */
+/**
+ * The request id as the service writes it: the one the caller or its gateway sent in
+ * REQUEST_ID_HEADER (X-Request-Id by default), or a generated UUID.
+ */
 const EXAMPLE_REQUEST_ID = '6f1c0b1e-3c55-4d4e-9d9b-1f0b6d1f2a10';
 const REQUEST_ID_SCHEMA: SchemaObject = {
   type: 'string',
-  pattern: '^[A-Za-z0-9._:-]{1,128}$',
+  pattern: '^[!#-\\[\\]-~]{1,200}$',
   example: EXAMPLE_REQUEST_ID,
 };
 
-/** Every answer carries its request id, the same as `request_id` in the envelope. */
-export const REQUEST_ID_HEADER: HeadersObject = {
+/**
+ * Every answer carries its request id, the same as `request_id` in the envelope, and every
+ * answer of a route its W3C `traceparent` (not those Node's parser refuses before any route).
+ */
+export const ANSWER_HEADERS: HeadersObject = {
   'X-Request-Id': {
-    description: "the request id: the caller's X-Request-Id when valid, else a generated one",
+    description:
+      'the request id: the one the caller or its gateway sent (X-Request-Id, or the header ' +
+      'REQUEST_ID_HEADER names) when valid, else a generated one',
     required: true,
     schema: REQUEST_ID_SCHEMA,
+  },
+  traceparent: {
+    description:
+      "W3C Trace Context: the caller's trace (a new one when it sent no valid traceparent), " +
+      "with this service's span of the request as parent-id; log lines and webhooks of the " +
+      'request carry the same trace',
+    required: false,
+    schema: {
+      type: 'string',
+      pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
+      example: '00-4bf92f3577b34da6a3ce929d0e0e4736-a3ce929d0e0e4736-01',
+    },
   },
 };
 
@@ -82,7 +102,7 @@ export function ApiEnvelope(
     ApiExtraModels(...models),
     ApiResponse({
       status: 200,
-      headers: { ...REQUEST_ID_HEADER, ...headers },
+      headers: { ...ANSWER_HEADERS, ...headers },
       ...successResponse(success),
     }),
     ...[...byStatus].map(([status, codes]) => {
@@ -97,7 +117,7 @@ function errorResponse(status: number, codes: ErrorCode[]) {
   return {
     status,
     description: codes.map((code) => `code ${code}: ${ERRORS[code].when}`).join('; '),
-    headers: { ...REQUEST_ID_HEADER, ...ERROR_HEADERS[status] },
+    headers: { ...ANSWER_HEADERS, ...ERROR_HEADERS[status] },
     content: { 'application/json': errorContent(codes) },
   };
 }

@@ -6,11 +6,17 @@ import helmet from 'helmet';
 import { Logger } from 'pino';
 import { identityFields, identityOf } from './request-identity';
 import { badRequest, ERRORS } from './domain.error';
+import { CallerView, callerView, TrustRule } from './forwarded';
+import { TraceContext, traceOf, traceparentOf } from './trace-context';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The body exactly as received, for the Qiniu MAC signature of /server requests. */
     rawBody?: string;
+    /** The request as its caller made it, through the trusted proxies (TRUST_PROXY). */
+    caller: CallerView;
+    /** The request's trace: the caller's `traceparent` with a span of ours, or a new trace. */
+    trace: TraceContext;
   }
   interface FastifyInstance {
     /** The methods routed for this URL's path, empty when no route template matches it. */
@@ -20,7 +26,14 @@ declare module 'fastify' {
 
 export const BODY_LIMIT = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
+/** The contract's rule for an incoming X-Request-Id. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * An id from the header REQUEST_ID_HEADER names instead, made by a gateway the operator chose:
+ * printable ASCII without quotes, backslashes or spaces, at most 200 characters, wide enough for
+ * Kong's `<uuid>#<n>` and AWS's `Root=1-...;Parent=...`, narrow enough to echo in a header.
+ */
+const GATEWAY_REQUEST_ID = /^[!#-[\]-~]{1,200}$/;
 
 /**
  * Whether JSON text opens more than `max` objects or arrays inside each other. The validation
@@ -140,9 +153,13 @@ class RouteTable {
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-export function requestIdOf(raw: IncomingMessage): string {
-  const incoming = raw.headers['x-request-id'];
-  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+/** The id a gateway gave the request in `header` (lower case) when it is usable, else a new one. */
+export function requestIdFrom(header: string): (raw: IncomingMessage) => string {
+  const valid = header === 'x-request-id' ? REQUEST_ID : GATEWAY_REQUEST_ID;
+  return (raw) => {
+    const incoming = raw.headers[header];
+    return typeof incoming === 'string' && valid.test(incoming) ? incoming : randomUUID();
+  };
 }
 
 /**
@@ -182,12 +199,18 @@ export function setUpHttp(
   fastify: FastifyInstance,
   logger: Logger,
   observer: RequestObserver,
+  trust: TrustRule,
 ): void {
   const routes = new RouteTable();
   const security = securityHeaders();
+  fastify.decorateRequest('caller', null as unknown as CallerView);
+  fastify.decorateRequest('trace', null as unknown as TraceContext);
   fastify.addHook('onRequest', (request, reply, done) => {
+    request.caller = callerView(request.headers, request.raw.socket.remoteAddress ?? '', trust);
+    request.trace = traceOf(request.headers.traceparent);
     reply.headers(security);
     reply.header('x-request-id', request.id);
+    reply.header('traceparent', traceparentOf(request.trace));
     const problem = framingProblem(request.raw);
     // What follows a refused request on the connection cannot be trusted to be a request.
     if (problem !== undefined) reply.header('connection', 'close');
@@ -209,7 +232,7 @@ export function setUpHttp(
           route,
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,
-          ip: request.ip,
+          ip: request.caller.ip,
         },
         'request',
       );

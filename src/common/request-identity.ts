@@ -1,4 +1,5 @@
 import { FastifyRequest } from 'fastify';
+import { TraceContext } from './trace-context';
 
 /**
  * Whom the log lines written for a request name: the request, and its client once the token is
@@ -10,6 +11,8 @@ export interface RequestIdentity {
   readonly requestId: string;
   readonly userId?: string;
   readonly appId?: string;
+  /** The request's trace, for the trace_id and span_id of its log lines and its webhooks. */
+  readonly trace?: TraceContext;
 }
 
 /** The fields a log line carries for `who`: none for work that serves no request. */
@@ -18,11 +21,16 @@ export function identityFields(who: RequestIdentity | undefined): Record<string,
   const fields: Record<string, string> = { request_id: who.requestId };
   if (who.userId !== undefined) fields.user_id = who.userId;
   if (who.appId !== undefined) fields.app_id = who.appId;
+  if (who.trace !== undefined) {
+    fields.trace_id = who.trace.traceId;
+    fields.span_id = who.trace.spanId;
+  }
   return fields;
 }
 
 /** The identity of a request, with the client the guard found (if any). */
 export function identityOf(request: FastifyRequest): RequestIdentity {
   const user = (request as { user?: RequestIdentity }).user;
-  return user ?? { requestId: request.id };
+  // Before onRequest has run (a request refused by the router) there is no trace yet.
+  return user ?? { requestId: request.id, trace: request.trace ?? undefined };
 }

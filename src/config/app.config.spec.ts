@@ -168,6 +168,30 @@ describe(loadConfig.name, () => {
     });
   });
 
+  it('reads the gateway settings, and refuses a TRUST_PROXY entry that is no address', () => {
+    expect(loadConfig({})).toMatchObject({
+      trustProxy: false,
+      requestIdHeader: 'x-request-id',
+      streamKeepAliveS: 15,
+    });
+    expect(
+      loadConfig({
+        TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+        REQUEST_ID_HEADER: 'Kong-Request-ID',
+        STREAM_KEEPALIVE_S: '2',
+      }),
+    ).toMatchObject({
+      trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+      requestIdHeader: 'kong-request-id',
+      streamKeepAliveS: 2,
+    });
+    expect(
+      problemsOf({ TRUST_PROXY: '10.0.0.0/40', REQUEST_ID_HEADER: 'x id', STREAM_KEEPALIVE_S: '0' })
+        .map((p) => p.split(/[: ]/)[0])
+        .sort(),
+    ).toEqual(['REQUEST_ID_HEADER', 'STREAM_KEEPALIVE_S', 'TRUST_PROXY']);
+  });
+
   it('names every bad variable at once', () => {
     const problems = problemsOf({
       PORT: 'eighty',

@@ -13,6 +13,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { EVENT_TYPES, EventType } from '../common/event-type';
+import { badTrustEntries, TrustProxy } from '../common/forwarded';
 
 /**
  * Development keys let `npm start` work with no configuration at all. They are public (they
@@ -175,6 +176,16 @@ class Env {
   })
   TRUST_PROXY = 'false';
 
+  @Matches(/^[A-Za-z0-9-]{1,64}$/, {
+    message: 'REQUEST_ID_HEADER must be a header name (letters, digits and -)',
+  })
+  REQUEST_ID_HEADER = 'x-request-id';
+
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  STREAM_KEEPALIVE_S = 15;
+
   @IsString()
   CORS_ORIGINS = '';
 
@@ -228,8 +239,12 @@ export interface AppConfig {
   /** Events older than this are deleted, with their finished deliveries. */
   eventRetentionHours: number;
   logLevel: string;
-  /** Fastify's trustProxy: whom to believe about X-Forwarded-For / -Proto. */
-  trustProxy: boolean | number | string[];
+  /** Whom to believe about Forwarded and X-Forwarded-* (src/common/forwarded.ts). */
+  trustProxy: TrustProxy;
+  /** The request header whose id, when a gateway sends one, becomes the request's id (lower case). */
+  requestIdHeader: string;
+  /** Seconds between the keep-alive comments of event streams. */
+  streamKeepAliveS: number;
   /** Browser origins allowed by CORS: none (off), every one ('*'), or a list. */
   corsOrigins: '*' | string[];
   /** Client API requests per user per minute on each node; 0 turns the limit off. */
@@ -262,7 +277,7 @@ function listOf(value: string): string[] {
     .filter((item) => item.length > 0);
 }
 
-function parseTrustProxy(value: string): boolean | number | string[] {
+function parseTrustProxy(value: string): TrustProxy {
   if (value === 'true' || value === 'false') return value === 'true';
   if (/^\d+$/.test(value)) return Number(value);
   return listOf(value);
@@ -355,6 +370,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     'WEBHOOK_MAX_ATTEMPTS',
     'EVENT_RETENTION_HOURS',
     'RATE_LIMIT_PER_MINUTE',
+    'STREAM_KEEPALIVE_S',
   ] as const;
   for (const key of numeric) {
     const value = raw[key];
@@ -374,6 +390,12 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
   for (const url of webhookUrls) {
     if (!isWebhookUrl(url))
       problems.push(`WEBHOOK_URLS: "${url}" is not an http(s) URL of at most 512 characters`);
+  }
+
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
+  if (Array.isArray(trustProxy)) {
+    for (const entry of badTrustEntries(trustProxy))
+      problems.push(`TRUST_PROXY: "${entry}" is not an IP address or CIDR range`);
   }
 
   const production = env.NODE_ENV === 'production';
@@ -434,7 +456,9 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     },
     eventRetentionHours: env.EVENT_RETENTION_HOURS,
     logLevel: env.LOG_LEVEL,
-    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    trustProxy,
+    requestIdHeader: env.REQUEST_ID_HEADER.toLowerCase(),
+    streamKeepAliveS: env.STREAM_KEEPALIVE_S,
     corsOrigins: env.CORS_ORIGINS.trim() === '*' ? '*' : listOf(env.CORS_ORIGINS),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     timeZone: env.TZ,

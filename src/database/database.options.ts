@@ -15,6 +15,7 @@ import { RoomsJsonWider1764720000000 } from './migrations/1764720000000-rooms-js
 import { Battles1764806400000 } from './migrations/1764806400000-battles';
 import { Matchmaking1764979200000 } from './migrations/1764979200000-matchmaking';
 import { GaleraSupport1765065600000 } from './migrations/1765065600000-galera-support';
+import { WebhookTraceparent1765152000000 } from './migrations/1765152000000-webhook-traceparent';
 
 /**
  * The entities that describe the tables, given by the application that lists its modules' (the
@@ -37,6 +38,7 @@ export const MIGRATIONS = [
   Battles1764806400000,
   Matchmaking1764979200000,
   GaleraSupport1765065600000,
+  WebhookTraceparent1765152000000,
 ];
 
 /**

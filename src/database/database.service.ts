@@ -23,6 +23,8 @@ export interface Sql extends SqlReader {
   insert(sql: string, params?: unknown[]): Promise<number>;
   /** Runs `callback` once this transaction has committed; never if it rolls back. */
   afterCommit(callback: () => void): void;
+  /** The request this unit serves (what it writes was caused by it); none for background work. */
+  readonly cause: RequestIdentity | undefined;
 }
 
 /**
@@ -220,6 +222,7 @@ export class Database {
           insert: async (sql, params) =>
             Number((await query<ResultSetHeader>(connection, sql, params)).insertId),
           afterCommit: (callback) => committed.push(callback),
+          cause: who,
         });
         phase.at = 'committing';
         await query(connection, 'COMMIT');
@@ -248,7 +251,7 @@ export class Database {
       await runner.query('BEGIN IMMEDIATE');
       const committed: (() => void)[] = [];
       try {
-        const result = await work(wrap(runner, committed));
+        const result = await work(wrap(runner, committed, who));
         phase.at = 'committing';
         await runner.query('COMMIT');
         for (const callback of committed) this.afterCommit(callback, who);
@@ -289,8 +292,13 @@ function query<T>(on: Pool | PoolConnection, sql: string, params?: unknown[]): P
   );
 }
 
-function wrap(runner: QueryRunner, committed: (() => void)[]): Sql {
+function wrap(
+  runner: QueryRunner,
+  committed: (() => void)[],
+  cause: RequestIdentity | undefined,
+): Sql {
   return {
+    cause,
     rows: (sql, params) => runner.query(sql, params),
     run: async (sql, params) => (await runner.query(sql, params, true)).affected ?? 0,
     insert: async (sql, params) => Number((await runner.query(sql, params, true)).raw),

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventType } from '../common/event-type';
+import { RequestIdentity } from '../common/request-identity';
 import { Database, Sql, SqlReader } from '../database/database.service';
 import { marks, Table } from '../database/table';
 
@@ -16,6 +17,11 @@ export interface NewEvent {
   userIds: string;
   /** Every room of the relay, as `,room_a,room_b,`. */
   roomIds: string;
+  /**
+   * The request that caused the event, when it is not the one the transaction serves: a
+   * transaction that gathers several requests (gifts) names each event's own. Not stored.
+   */
+  cause?: RequestIdentity;
 }
 
 /** A participant column's value: identifiers hold no comma, so `,id,` finds one exactly. */
@@ -67,7 +73,8 @@ export function publicEventJson(e: EventRecord): string {
   );
 }
 
-const EVENT = new Table<LoggedEvent>('relay_event', {
+/** An event's columns: everything but its cause, which is not stored. */
+const EVENT = new Table<Omit<LoggedEvent, 'cause'>>('relay_event', {
   id: { name: 'id', number: true },
   type: 'type',
   relayId: 'relay_id',

@@ -79,7 +79,7 @@ const STREAM_DESCRIPTION = [
   '',
   'Each message has `id:` (the event id), `event:` (the type) and `data:` (the event JSON,',
   'schema EventView). Reconnect with Last-Event-ID (header or last_event_id) to receive what',
-  'you missed first; `EventSource` does that by itself. A comment line comes every 15 s.',
+  'you missed first; `EventSource` does that by itself. A comment line comes every 15 s (STREAM_KEEPALIVE_S).',
   '',
   `**In Swagger UI**, Execute reads the stream for ${STREAM_PREVIEW_S} seconds, then stops and`,
   'shows what arrived; set `last_event_id` to 0 to see past events replayed. Errors (401 and so',
@@ -100,7 +100,8 @@ export class EventStreamController {
   @ApiEnvelope(
     {
       mediaType: 'text/event-stream',
-      description: 'the stream: `retry:`, then a message per event and a comment every 15 s',
+      description:
+        'the stream: `retry:`, then a message per event and a comment every 15 s (STREAM_KEEPALIVE_S)',
       example:
         'retry: 2000\n\nid: 42\nevent: relay.status_changed\n' +
         `data: ${JSON.stringify(EXAMPLE_EVENT)}\n\n: keep-alive\n\n`,

@@ -58,7 +58,6 @@ const YIELD_EVERY = 256;
 const GAP_WAIT_MS = 300;
 /** ...but it is still looked for this long, and sent late should it commit after all. */
 const LATE_WATCH_MS = 60_000;
-export const KEEP_ALIVE_MS = 15_000;
 
 export function sseFrame(e: LoggedEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${publicEventJson(e)}\n\n`;
@@ -93,6 +92,7 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly late = new Map<number, number>();
   private keepAlive?: NodeJS.Timeout;
   private lastPublishMs = 0;
+  private readonly keepAliveMs: number;
 
   constructor(
     private readonly events: EventLog,
@@ -100,6 +100,8 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    // Shorter than the read timeout of every proxy on the way (STREAM_KEEPALIVE_S).
+    this.keepAliveMs = config.streamKeepAliveS * 1000;
     this.sweeper = new Sweeper(
       EventStreamHub.name,
       Math.min(FOLLOW_INTERVAL_MS, config.timerIntervalMs),
@@ -112,7 +114,7 @@ export class EventStreamHub implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     this.cursor = await this.events.lastId();
     this.sweeper.start();
-    this.keepAlive = setInterval(() => this.broadcastComment('keep-alive'), KEEP_ALIVE_MS);
+    this.keepAlive = setInterval(() => this.broadcastComment('keep-alive'), this.keepAliveMs);
     this.keepAlive.unref();
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientUser } from '../auth/client-user';
 import { badRequest } from '../common/domain.error';
+import { traceparentOf } from '../common/trace-context';
 import { EventLog } from '../event-log/event-log.service';
 import { EventStreamHub, sseFrame, StreamFilter, Subscriber } from './event-stream.hub';
 import { StreamQuery } from './event-stream.dto';
@@ -41,6 +42,7 @@ export class EventStreamService {
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no',
       'x-request-id': request.id,
+      traceparent: traceparentOf(request.trace),
     };
     // HEAD gets the headers a GET would and no stream: nothing is subscribed or replayed, and
     // the connection is left to Node, which honours the client's Connection: close.

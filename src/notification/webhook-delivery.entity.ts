@@ -34,6 +34,10 @@ abstract class WebhookDeliveryColumns {
   @Column({ name: 'delivered_at', type: 'bigint', nullable: true })
   deliveredAt!: number | null;
 
+  /** The `traceparent` its POSTs carry: the trace of the request that caused the event. */
+  @Column({ name: 'traceparent', type: 'varchar', length: 55, default: '' })
+  traceparent!: string;
+
   @Column({ name: 'created_at', type: 'bigint' })
   createdAt!: number;
 

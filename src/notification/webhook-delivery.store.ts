@@ -14,6 +14,8 @@ export interface Delivery {
   nextAttemptAt: number;
   lastError: string;
   deliveredAt: number | null;
+  /** The `traceparent` its POSTs carry ('' for deliveries queued before it was kept). */
+  traceparent: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -27,6 +29,7 @@ const DELIVERY = new Table<Delivery>('webhook_delivery', {
   nextAttemptAt: { name: 'next_attempt_at', number: true },
   lastError: 'last_error',
   deliveredAt: { name: 'delivered_at', number: true },
+  traceparent: 'traceparent',
   createdAt: { name: 'created_at', number: true },
   updatedAt: { name: 'updated_at', number: true },
 });
@@ -52,10 +55,10 @@ export type AttemptResult = Pick<
 export class WebhookDeliveryStore {
   constructor(private readonly db: Database) {}
 
-  /** A delivery of each event to each URL, due at once. */
+  /** A delivery of each event to each URL, due at once, carrying the event's trace. */
   async queue(
     sql: Sql,
-    events: readonly { id: number; occurredAt: number }[],
+    events: readonly { id: number; occurredAt: number; traceparent: string }[],
     urls: string[],
   ): Promise<void> {
     const rows = events.flatMap((event) =>
@@ -68,6 +71,7 @@ export class WebhookDeliveryStore {
         nextAttemptAt: event.occurredAt,
         lastError: '',
         deliveredAt: null,
+        traceparent: event.traceparent,
         createdAt: event.occurredAt,
         updatedAt: event.occurredAt,
       })),

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { traceOf, traceparentOf } from '../common/trace-context';
 import { SweepingWorker } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { Database } from '../database/database.service';
@@ -43,7 +44,15 @@ export class WebhookDispatcher extends SweepingWorker {
     if (urls.length > 0) {
       events.onAppend(async (sql, appended) => {
         const queued = appended.filter((event) => posted.has(event.type));
-        if (queued.length > 0) await this.deliveries.queue(sql, queued, urls);
+        if (queued.length === 0) return;
+        // Each event's deliveries carry the trace of the request that caused it; work no
+        // request caused (a timer) starts a trace of its own.
+        const own = traceparentOf(sql.cause?.trace ?? traceOf(undefined));
+        const traced = queued.map((event) => ({
+          ...event,
+          traceparent: event.cause?.trace === undefined ? own : traceparentOf(event.cause.trace),
+        }));
+        await this.deliveries.queue(sql, traced, urls);
       });
       events.onCommitted((event) => {
         if (posted.has(event.type)) this.wake();
@@ -91,7 +100,12 @@ export class WebhookDispatcher extends SweepingWorker {
     const outcome = await this.sender.send(
       delivery.url,
       this.secrets,
-      { id: Number(event.id), type: event.type, json: publicEventJson(event) },
+      {
+        id: Number(event.id),
+        type: event.type,
+        json: publicEventJson(event),
+        traceparent: delivery.traceparent,
+      },
       this.clock.now(),
     );
     const attempts = delivery.attempts + 1;

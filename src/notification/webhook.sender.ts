@@ -12,7 +12,7 @@ export class WebhookSender {
   async send(
     url: string,
     secrets: readonly string[],
-    event: { id: number; type: EventType; json: string },
+    event: { id: number; type: EventType; json: string; traceparent: string },
     nowMs: number,
   ): Promise<SendOutcome> {
     const timestamp = Math.floor(nowMs / 1000);
@@ -26,6 +26,7 @@ export class WebhookSender {
           'x-relay-event-type': event.type,
           'x-relay-timestamp': String(timestamp),
           'x-relay-signature': webhookSignatures(secrets, timestamp, event.json),
+          ...(event.traceparent === '' ? {} : { traceparent: event.traceparent }),
         },
         body: event.json,
         redirect: 'manual',

@@ -1,6 +1,8 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { httpLayerResponses, REQUEST_ID_HEADER } from '../common/api-envelope.decorator';
+import { FastifyRequest } from 'fastify';
+import { callerBaseUrl } from '../common/forwarded';
+import { httpLayerResponses, ANSWER_HEADERS } from '../common/api-envelope.decorator';
 import { STREAM_PREVIEW_S, SWAGGER_UI_SCRIPT } from './swagger-ui.script';
 
 const QINIU_SCHEME_DESCRIPTION = [
@@ -23,6 +25,17 @@ const QINIU_SCHEME_DESCRIPTION = [
   'The body is included only when there is a Content-Type other than `application/octet-stream`;',
   '`X-Qiniu-*` header names are written in canonical form (`X-Qiniu-Date`).',
 ].join('\n');
+
+const SERVER_DESCRIPTION = 'this service, as this document was fetched';
+
+/**
+ * The service's URL as the caller of /docs or /docs-json used it, through the trusted gateway in
+ * front (its scheme, host and path prefix), so that Try it out and code generators reach the
+ * service the way the reader does.
+ */
+function serverFor(request: FastifyRequest): { url: string; description: string } {
+  return { url: callerBaseUrl(request.caller) ?? '.', description: SERVER_DESCRIPTION };
+}
 
 const EVENT_STREAM_NOTE =
   'Follow event streams with `EventSource`; here, Execute shows only their first ' +
@@ -47,9 +60,9 @@ export function setUpSwagger(app: INestApplication): void {
           `\`<AccessKey>:<SecretKey>\`, signed in this page. ${EVENT_STREAM_NOTE}`,
       )
       .setVersion('1.0')
-      // Relative to where this document is served, so requests go to the same origin and path
-      // prefix whatever gateway or host name is in front (Swagger UI resolves it that way too).
-      .addServer('.', 'this service, where this document was fetched from')
+      // Replaced for each request by the URL its caller used (serverFor); relative to where the
+      // document was fetched from when the request named no host.
+      .addServer('.', SERVER_DESCRIPTION)
       .addTag('rooms', 'Live rooms (client API, client JWT)')
       .addTag('relay', 'Relay sessions and their event stream (client API, client JWT)')
       .addTag('battle', 'Battles (PK rounds) and contributions of a relay (client API, client JWT)')
@@ -77,6 +90,11 @@ export function setUpSwagger(app: INestApplication): void {
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     customJsStr: SWAGGER_UI_SCRIPT,
+    // Generic in @nestjs/swagger's typings; on the Fastify adapter it is Fastify's request.
+    patchDocumentOnRequest: <R>(request: R, _: unknown, served: OpenAPIObject) => ({
+      ...served,
+      servers: [serverFor(request as FastifyRequest)],
+    }),
     swaggerOptions: {
       persistAuthorization: true,
       // @nestjs/swagger writes functions into the page's init script with Function#toString,
@@ -107,7 +125,7 @@ function describeDocsRoutes(document: OpenAPIObject): void {
       responses: {
         200: {
           description: 'the Swagger UI page',
-          headers: REQUEST_ID_HEADER,
+          headers: ANSWER_HEADERS,
           content: { 'text/html': { schema: { type: 'string' } } },
         },
         ...httpLayerResponses(),
@@ -125,7 +143,7 @@ function describeDocsRoutes(document: OpenAPIObject): void {
       responses: {
         200: {
           description: 'the OpenAPI document',
-          headers: REQUEST_ID_HEADER,
+          headers: ANSWER_HEADERS,
           content: {
             'application/json': {
               schema: { type: 'object', required: ['openapi', 'info', 'paths', 'components'] },

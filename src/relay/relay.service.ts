@@ -68,7 +68,10 @@ import { signRoomToken } from './relay-token';
  * An event a change records, with the relay as it is right after that event: one of the relay's
  * own, or one of its battle's.
  */
-type Entry = { state: Relay; body: RelayEventBody } | { state: Relay; battle: BattleEvent };
+type Entry = ({ state: Relay; body: RelayEventBody } | { state: Relay; battle: BattleEvent }) & {
+  /** The request that caused it, when the transaction serves several (a batch of gifts). */
+  cause?: RequestIdentity;
+};
 
 /** A score request waiting for the transaction of its relay. */
 interface PendingScore {
@@ -459,6 +462,7 @@ export class RelayService {
           state = { ...state, scores: decision.scores, battle: scorer.battle ?? state.battle };
           entries.push({
             state,
+            cause: item.who,
             body: {
               type: 'relay.score_changed',
               data: {
@@ -630,7 +634,8 @@ export class RelayService {
     let version = s.version;
     return entries.map((e) => {
       const at: Relay = { ...e.state, version: ++version, updatedAt: now };
-      return 'body' in e ? relayEvent(at, e.body) : battleEvent(at, e.battle);
+      const event = 'body' in e ? relayEvent(at, e.body) : battleEvent(at, e.battle);
+      return e.cause === undefined ? event : { ...event, cause: e.cause };
     });
   }
 
