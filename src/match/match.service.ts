@@ -24,6 +24,7 @@ import {
 } from './match.dto';
 import { pairs, stepTicket, Ticket, TicketAction } from './match.machine';
 import { MatchStore } from './match.store';
+import { notLiveMessage } from '../live-room/live-room.silence';
 
 /** How many waiting tickets a request looks at in one read; more are read when some went. */
 const CANDIDATES = 8;
@@ -106,7 +107,9 @@ export class MatchService {
     if (room.anchorId !== user.userId) {
       throw forbidden(`you are not the anchor of room ${room.liveId}`);
     }
-    if (room.liveStatus !== LiveStatus.Live) throw badStatus(`room ${room.liveId} is not live`);
+    if (room.liveStatus !== LiveStatus.Live) {
+      throw badStatus(notLiveMessage(room, this.config.roomHeartbeatTimeoutS));
+    }
     if (room.pkId !== '') {
       throw badStatus(`room ${room.liveId} is already in relay ${room.pkId}`);
     }

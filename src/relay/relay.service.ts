@@ -57,12 +57,14 @@ import {
   openRelay,
   RelayAction,
   RelayTimers,
+  statusPhrase,
   transition,
 } from './relay.machine';
 import { applyScore, initialScores, parseChange, ScoreChange } from './relay.score';
 import { StartRefused, StartRequest } from './relay-start';
 import { Relay, RelayOrigin, RelayStore } from './relay.store';
 import { signRoomToken } from './relay-token';
+import { notLiveMessage } from '../live-room/live-room.silence';
 
 /**
  * An event a change records, with the relay as it is right after that event: one of the relay's
@@ -196,7 +198,8 @@ export class RelayService {
     const rooms = liveIds.map((id) => byId.get(id) as LiveRoom);
     for (const room of rooms) {
       if (room.liveStatus !== LiveStatus.Live) {
-        throw new StartRefused(601, `room ${room.liveId} is not live`, room.liveId, 'not_live');
+        const message = notLiveMessage(room, this.config.roomHeartbeatTimeoutS);
+        throw new StartRefused(601, message, room.liveId, 'not_live');
       }
     }
     for (const room of rooms) {
@@ -252,7 +255,7 @@ export class RelayService {
     const s = await this.load(relayId, user.appId);
     const index = anchorOf(s, user);
     if (!isConnected(s.status))
-      throw badStatus(`relay ${relayId} has no token in status ${s.status}`);
+      throw badStatus(`relay ${relayId} has no token in ${statusPhrase(s)}`);
     if (!isRoomConnected(s.rooms[index])) {
       throw badStatus(`your room is ${s.rooms[index].state} in relay ${relayId}: no token`);
     }
@@ -401,7 +404,7 @@ export class RelayService {
         }
         const refuse = (code: ErrorCode, message: string) =>
           outcomes.push({ ok: false as const, error: new DomainError(code, message) });
-        const asked = applyScore(s.status, state.scores, dto.room_id, change, out);
+        const asked = applyScore(s.status, state.scores, dto.room_id, change, out, s.stopReason);
         if (asked.kind === 'refused' && asked.code === 404) {
           refuse(asked.code, asked.message);
           continue;
@@ -424,7 +427,7 @@ export class RelayService {
         const decision =
           share.change === change
             ? asked
-            : applyScore(s.status, state.scores, dto.room_id, share.change, out);
+            : applyScore(s.status, state.scores, dto.room_id, share.change, out, s.stopReason);
         if (decision.kind === 'refused') {
           refuse(decision.code, decision.message);
           continue;
