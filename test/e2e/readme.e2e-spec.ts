@@ -206,6 +206,37 @@ describe('README walk-through', () => {
   }, 180_000);
 });
 
+/** A bash block without its comments: what runs. */
+const commands = (block: string) =>
+  block
+    .split('\n')
+    .map((line) => line.replace(/\s+#\s.*$/, ''))
+    .join('\n');
+
+describe('the Chinese quick start', () => {
+  const chinese = readRepoFile('docs/README.zh-CN.md');
+
+  it.each([
+    ['README.md', WALK_THROUGH, '一场计分的 PK：从发起到决出胜者'],
+    ['docs/api.md', 'A three-room relay, step by step', '多房间连麦（最多九个房间）'],
+  ])(
+    'has the walk-through of %s "%s" inline, the same commands with comments of its own',
+    (file, english, heading) => {
+      const [original] = codeBlocks(section(readRepoFile(file), english), 'bash');
+      const [translated] = codeBlocks(section(chinese, heading), 'bash').filter((block) =>
+        block.startsWith('RELAY_URL='),
+      );
+      expect(commands(translated)).toBe(commands(original));
+      expect(translated).not.toBe(original);
+      expect(translated).toMatch(/[\u4e00-\u9fff]/);
+    },
+  );
+
+  it('has no <placeholder> in any bash block: each runs as pasted', () => {
+    for (const block of codeBlocks(chinese, 'bash')) expect(block).not.toMatch(/<[a-z_]+>/);
+  });
+});
+
 /** README.md and every markdown file under docs/. */
 function guideFiles(): string[] {
   const docs = readdirSync(join(REPO_ROOT, 'docs'))
