@@ -80,7 +80,7 @@ export async function createApp(
   app.useGlobalFilters(new ErrorFilter());
   app.useGlobalPipes(createValidationPipe());
 
-  setUpSwagger(app);
+  setUpSwagger(app, config);
   await app.init();
   return app;
 }

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app.config';
+import { databasePreflight } from './database/database.preflight';
 import { createLogger } from './observability/logger';
 
 /** What SIGTERM may take before the process leaves anyway (the contract allows 10 s). */
@@ -62,12 +63,19 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    createLogger('info').fatal({ problems: error.problems }, error.message);
+    // Plain text on stderr, the block docs/operations.md shows: read by a person at a terminal
+    // (or in the orchestrator's "last output"), and a JSON line with escaped newlines is not.
+    process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
   // Checked before the app starts, so that a taken port is the only thing the operator reads;
   // the listen below still catches a port taken in between.
   if (config.port !== 0 && (await portInUse(config.port))) exitPortInUse(config.port);
+  const databaseProblem = await databasePreflight(config);
+  if (databaseProblem !== null) {
+    createLogger('info').fatal(databaseProblem);
+    process.exit(1);
+  }
   const app = await createApp(config);
   const connections = closeConnectionsOnceAnswered(app.getHttpServer());
   const logger = new Logger('Bootstrap');

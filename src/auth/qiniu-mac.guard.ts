@@ -3,7 +3,7 @@ import { FastifyRequest } from 'fastify';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig, ServerKey } from '../config/app.config';
 import { DomainError, ErrorCode } from '../common/domain.error';
-import { qiniuDateIsFresh, SignedRequest, signedViews, verifyQiniuMac } from './qiniu-mac';
+import { qiniuDateProblem, SignedRequest, signedViews, verifyQiniuMac } from './qiniu-mac';
 
 /** Server API guard: the customer's backend signs each request with its AccessKey/SecretKey. */
 @Injectable()
@@ -43,12 +43,8 @@ export class QiniuMacGuard implements CanActivate {
       views.some((view) => verifyQiniuMac(authorization, view, key.accessKey, key.secretKey)),
     );
     if (!verified) throw new DomainError(ErrorCode.Unauthorized, 'invalid Qiniu signature');
-    if (!qiniuDateIsFresh(request.headers, this.clock.now())) {
-      throw new DomainError(
-        ErrorCode.Unauthorized,
-        "X-Qiniu-Date is more than 15 minutes from the server's clock",
-      );
-    }
+    const dateProblem = qiniuDateProblem(request.headers, this.clock.now());
+    if (dateProblem !== null) throw new DomainError(ErrorCode.Unauthorized, dateProblem);
     return true;
   }
 }

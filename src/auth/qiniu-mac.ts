@@ -93,22 +93,27 @@ export function verifyQiniuMac(
 const QINIU_DATE_TOLERANCE_MS = 15 * 60 * 1000;
 
 /**
- * Whether a request is fresh enough: one that carries `X-Qiniu-Date` (`YYYYMMDDTHHmmssZ`, signed
- * with the rest) must be within 15 minutes of `nowMs`, so a captured signature stops working soon.
- * One without it passes, because the SDK's generateAccessTokenV2 does not always send it; an
- * unreadable date does not, as it cannot be shown fresh.
+ * What is wrong with a request's `X-Qiniu-Date`, or null when nothing is. One that carries it
+ * (`YYYYMMDDTHHmmssZ`, signed with the rest) must be within 15 minutes of `nowMs`, so a captured
+ * signature stops working soon. One without it passes, because the SDK's generateAccessTokenV2
+ * does not always send it. An unreadable date cannot be shown fresh, and is told the format,
+ * since the usual cause is an ISO date with dashes and colons rather than a replay.
  */
-export function qiniuDateIsFresh(
+export function qiniuDateProblem(
   headers: Record<string, string | string[] | undefined>,
   nowMs: number,
-): boolean {
+): string | null {
   const value = headers['x-qiniu-date'];
-  if (value === undefined) return true;
-  const parts = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(String(value));
-  if (parts === null) return false;
+  if (value === undefined) return null;
+  const text = String(value);
+  const malformed = `X-Qiniu-Date must be YYYYMMDDTHHmmssZ in UTC, like 20261130T120000Z (got "${text.slice(0, 40)}")`;
+  const parts = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  if (parts === null) return malformed;
   const [year, month, day, hour, minute, second] = parts.slice(1).map(Number);
   const signedAt = Date.UTC(year, month - 1, day, hour, minute, second);
   const roundTrip = new Date(signedAt);
-  if (roundTrip.getUTCDate() !== day || roundTrip.getUTCMonth() !== month - 1) return false;
-  return Math.abs(nowMs - signedAt) <= QINIU_DATE_TOLERANCE_MS;
+  if (roundTrip.getUTCDate() !== day || roundTrip.getUTCMonth() !== month - 1) return malformed;
+  if (hour > 23 || minute > 59 || second > 59) return malformed;
+  if (Math.abs(nowMs - signedAt) <= QINIU_DATE_TOLERANCE_MS) return null;
+  return "X-Qiniu-Date is more than 15 minutes from the server's clock";
 }

@@ -3,14 +3,15 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../config/app.config';
 import { signClientToken } from './client-token';
 import { DEFAULT_APP_ID } from './client-user';
+import { tokenArgumentProblems } from './token.arguments';
 
 const USAGE = `Usage: npm run token -- [--user <user_id>] [--app <app_id>] [--days <days>]
 
 Prints a client token (JWT) for Swagger UI's Authorize or an Authorization: Bearer header,
 signed with JWT_SECRET (environment or .env; the development key by default).
 
-  --user <user_id>  the user (default alice)
-  --app <app_id>    the app (default ${DEFAULT_APP_ID})
+  --user <user_id>  the user (default alice); 1-64 letters, digits, _ . : -
+  --app <app_id>    the app (default ${DEFAULT_APP_ID}); the same characters
   --days <days>     lifetime, more than 0 and at most 30 (default 7)
   -h, --help        this text
 `;
@@ -39,11 +40,12 @@ function main(): void {
     process.stdout.write(USAGE);
     return;
   }
-  const days = Number(values.days);
-  if (!Number.isFinite(days) || days <= 0 || days > 30) {
-    process.stderr.write('--days must be a number of days, more than 0 and at most 30\n');
+  const problems = tokenArgumentProblems(values);
+  if (problems.length > 0) {
+    process.stderr.write(`${problems.join('\n')}\n`);
     process.exit(2);
   }
+  const days = Number(values.days);
   const config = loadConfigOrExit(process.env);
   const token = signClientToken(config.jwtSecret, {
     appId: values.app,

@@ -1,4 +1,4 @@
-import { ConfigError, DEV_KEYS, loadConfig } from './app.config';
+import { ConfigError, corsProblems, DEV_KEYS, loadConfig } from './app.config';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -69,7 +69,7 @@ describe(loadConfig.name, () => {
       WEBHOOK_PREVIOUS_SECRET: 'tiny',
     });
     expect(problems).toEqual([
-      'WEBHOOK_PREVIOUS_SECRET: WEBHOOK_PREVIOUS_SECRET must be longer than or equal to 8 characters',
+      'WEBHOOK_PREVIOUS_SECRET: must be longer than or equal to 8 characters',
       'JWT_PREVIOUS_SECRETS: secret 2 is shorter than 16 characters',
       'SERVER_PREVIOUS_KEYS: entry 2 is not <AccessKey>:<SecretKey> with a secret key of at least 8 characters',
       'SERVER_PREVIOUS_KEYS: entry 3 is not <AccessKey>:<SecretKey> with a secret key of at least 8 characters',
@@ -123,10 +123,10 @@ describe(loadConfig.name, () => {
   it('keeps events at least 24 hours', () => {
     expect(loadConfig({ EVENT_RETENTION_HOURS: '24' }).eventRetentionHours).toBe(24);
     expect(problemsOf({ EVENT_RETENTION_HOURS: '23' })).toEqual([
-      'EVENT_RETENTION_HOURS: EVENT_RETENTION_HOURS must not be less than 24',
+      'EVENT_RETENTION_HOURS: must not be less than 24',
     ]);
     expect(problemsOf({ EVENT_RETENTION_HOURS: 'a week' })).toEqual([
-      'EVENT_RETENTION_HOURS must be an integer (got "a week")',
+      'EVENT_RETENTION_HOURS: must be an integer (got "a week")',
     ]);
   });
 
@@ -245,5 +245,82 @@ describe(loadConfig.name, () => {
     });
     expect(config.production).toBe(true);
     expect(config.devKeysInUse).toEqual([]);
+  });
+});
+
+describe('the form of every problem', () => {
+  it.each([
+    ['PORT', 'eighty', 'PORT: must be an integer (got "eighty")'],
+    ['PORT', '70000', 'PORT: must not be greater than 65535'],
+    [
+      'DATABASE_URL',
+      'postgres://x',
+      'DATABASE_URL: must be mysql://user:password@host:port/database, mariadb://... or sqlite:<file>',
+    ],
+    [
+      'RELAY_DEFAULT_MODE',
+      'push',
+      'RELAY_DEFAULT_MODE: must be one of the following values: auto, invite',
+    ],
+    ['JWT_SECRET', 'short', 'JWT_SECRET: must be longer than or equal to 16 characters'],
+    [
+      'TRUST_PROXY',
+      'maybe',
+      'TRUST_PROXY: must be true, false, a number of proxy hops, or a list of proxy IPs/CIDRs',
+    ],
+    ['TZ', 'Mars/Olympus', 'TZ: "Mars/Olympus" is not a known time zone'],
+    [
+      'CORS_ORIGINS',
+      'app.example.com',
+      'CORS_ORIGINS: "app.example.com" is not an origin such as https://app.example.com (scheme, host, optional port; no path, no trailing slash)',
+    ],
+  ])('%s=%s: "%s"', (name, value, line) => {
+    expect(problemsOf({ [name]: value })).toEqual([line]);
+  });
+
+  it('names each variable once, at the start of its line, then a colon', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DB_MIGRATE: 'yes',
+      LOG_LEVEL: 'loud',
+      WEBHOOK_MAX_ATTEMPTS: '0',
+      CORS_ORIGINS: 'https://a.example.com/',
+      WEBHOOK_URLS: 'ftp://x',
+    });
+    expect(problems).toHaveLength(6);
+    for (const line of problems) {
+      const [name, rest] = line.split(/: (.*)/s);
+      expect({ line, form: /^[A-Z_]+$/.test(name) && !rest.includes(name) }).toEqual({
+        line,
+        form: true,
+      });
+    }
+  });
+});
+
+describe(corsProblems.name, () => {
+  it.each([
+    ['', []],
+    ['*', []],
+    ['https://app.example.com', []],
+    ['https://app.example.com, http://localhost:3000', []],
+    ['https://app.example.com/', ['https://app.example.com/']],
+    ['https://app.example.com/live', ['https://app.example.com/live']],
+    ['app.example.com', ['app.example.com']],
+    ['ftp://files.example.com', ['ftp://files.example.com']],
+    ['https://APP.example.com', ['https://APP.example.com']],
+  ])('CORS_ORIGINS=%s refuses %j', (value, refused) => {
+    expect(corsProblems(value)).toEqual(
+      refused.map(
+        (entry) =>
+          `CORS_ORIGINS: "${entry}" is not an origin such as https://app.example.com (scheme, host, optional port; no path, no trailing slash)`,
+      ),
+    );
+  });
+
+  it('refuses * listed with origins', () => {
+    expect(corsProblems('*, https://app.example.com')).toEqual([
+      'CORS_ORIGINS: * allows every origin and cannot be listed with others',
+    ]);
   });
 });

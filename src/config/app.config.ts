@@ -50,8 +50,7 @@ class Env {
   PORT = 8080;
 
   @Matches(/^((mysql|mariadb):\/\/.+|sqlite:.+)$/, {
-    message:
-      'DATABASE_URL must be mysql://user:password@host:port/database, mariadb://... or sqlite:<file>',
+    message: 'must be mysql://user:password@host:port/database, mariadb://... or sqlite:<file>',
   })
   DATABASE_URL = 'sqlite:data/relay.db';
 
@@ -171,8 +170,7 @@ class Env {
   LOG_LEVEL = 'info';
 
   @Matches(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$/, {
-    message:
-      'TRUST_PROXY must be true, false, a number of proxy hops, or a list of proxy IPs/CIDRs',
+    message: 'must be true, false, a number of proxy hops, or a list of proxy IPs/CIDRs',
   })
   TRUST_PROXY = 'false';
 
@@ -347,6 +345,32 @@ function webhookEventTypes(value: string): { types: EventType[]; problems: strin
   };
 }
 
+/**
+ * CORS compares the browser's Origin header with each entry as text, so an entry that is not
+ * exactly an origin (a trailing slash, a path, no scheme) would silently never match: refused
+ * at start instead. `*` stands alone.
+ */
+export function corsProblems(value: string): string[] {
+  const listed = listOf(value);
+  if (listed.length === 1 && listed[0] === '*') return [];
+  return listed.flatMap((entry) => {
+    if (entry === '*')
+      return ['CORS_ORIGINS: * allows every origin and cannot be listed with others'];
+    let origin = '';
+    try {
+      const url = new URL(entry);
+      if (['http:', 'https:'].includes(url.protocol)) origin = url.origin;
+    } catch {
+      origin = '';
+    }
+    return origin === entry
+      ? []
+      : [
+          `CORS_ORIGINS: "${entry}" is not an origin such as https://app.example.com (scheme, host, optional port; no path, no trailing slash)`,
+        ];
+  });
+}
+
 /** Validates every variable at once, so one start tells the operator all that is wrong. */
 export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
   const raw: Record<string, unknown> = {};
@@ -376,12 +400,15 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     const value = raw[key];
     if (value === undefined) continue;
     if (typeof value === 'string' && INT.test(value.trim())) raw[key] = Number(value.trim());
-    else problems.push(`${key} must be an integer (got "${value as string}")`);
+    else problems.push(`${key}: must be an integer (got "${value as string}")`);
   }
   const env = plainToInstance(Env, raw);
   for (const error of validateSync(env)) {
-    if (problems.some((p) => p.startsWith(`${error.property} `))) continue;
-    const messages = Object.values(error.constraints ?? {});
+    if (problems.some((p) => p.startsWith(`${error.property}: `))) continue;
+    // class-validator starts its messages with the name; every line here starts with it once.
+    const messages = Object.values(error.constraints ?? {}).map((m) =>
+      m.startsWith(`${error.property} `) ? m.slice(error.property.length + 1) : m,
+    );
     problems.push(`${error.property}: ${messages.join('; ')}`);
   }
   if (!isTimeZone(env.TZ)) problems.push(`TZ: "${env.TZ}" is not a known time zone`);
@@ -397,6 +424,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
     for (const entry of badTrustEntries(trustProxy))
       problems.push(`TRUST_PROXY: "${entry}" is not an IP address or CIDR range`);
   }
+  problems.push(...corsProblems(env.CORS_ORIGINS));
 
   const production = env.NODE_ENV === 'production';
   const rotation = previousKeys(env, production, webhookUrls.length > 0);

@@ -10,6 +10,7 @@ import { Sweeper } from '../common/sweeper';
 import { Database, Sql } from '../database/database.service';
 import { CreateRoomDto, HeartbeatView, RoomView, toRoomView } from './live-room.dto';
 import { LiveRoom, LiveStatus } from './live-room.entity';
+import { notLiveMessage } from './live-room.silence';
 import { LiveRoomStore } from './live-room.store';
 
 export type RoomEndReason = 'room_stopped' | 'room_offline';
@@ -140,7 +141,7 @@ export class LiveRoomService {
         const room = await this.rooms.find(sql, user.appId, liveId);
         if (!room) throw roomNotFound(liveId);
         if (room.anchorId !== user.userId) throw notAnchor(liveId);
-        throw badStatus(`room ${liveId} is not live (live_status ${room.liveStatus})`);
+        throw badStatus(notLiveMessage(room, this.heartbeatTimeoutMs / 1000));
       });
     }
     return { live_id: liveId, live_status: LiveStatus.Live };

@@ -24,6 +24,7 @@ import {
 } from './match.dto';
 import { Pairing, PairPlan, planPairs, stepTicket, Ticket, TicketAction } from './match.machine';
 import { MatchStore } from './match.store';
+import { notLiveMessage } from '../live-room/live-room.silence';
 
 /** How many waiting tickets a request looks at in one read; more are read when some went. */
 const CANDIDATES = 8;
@@ -97,7 +98,11 @@ export class MatchService {
         );
         const listed = new Set(waiting.map((t) => t.matchId));
         const early = items.map((item): Outcome<MatchView> | null => {
-          const refused = refusalOfAsker(item, rooms.get(item.dto.room_id));
+          const refused = refusalOfAsker(
+            item,
+            rooms.get(item.dto.room_id),
+            this.config.roomHeartbeatTimeoutS,
+          );
           if (refused) return { ok: false, error: refused };
           // A waiting ticket that pairing cannot touch (another pool's, or one past its time
           // that the sweep has not reached) answers its room's request as it is.
@@ -288,12 +293,18 @@ export class MatchService {
 }
 
 /** Why a request cannot ask with its room, as the start path would refuse it; null if it can. */
-function refusalOfAsker(item: PendingMatch, room: LiveRoom | undefined): DomainError | null {
+function refusalOfAsker(
+  item: PendingMatch,
+  room: LiveRoom | undefined,
+  heartbeatTimeoutS: number,
+): DomainError | null {
   if (!room) return notFound(`room ${item.dto.room_id} not found`);
   if (room.anchorId !== item.user.userId) {
     return forbidden(`you are not the anchor of room ${room.liveId}`);
   }
-  if (room.liveStatus !== LiveStatus.Live) return badStatus(`room ${room.liveId} is not live`);
+  if (room.liveStatus !== LiveStatus.Live) {
+    return badStatus(notLiveMessage(room, heartbeatTimeoutS));
+  }
   if (room.pkId !== '') return badStatus(`room ${room.liveId} is already in relay ${room.pkId}`);
   return null;
 }

@@ -4,7 +4,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientUser } from '../auth/client-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { ClientStreamAuth } from '../auth/client-auth.decorator';
-import { ApiEnvelope, CLIENT_ERRORS } from '../common/api-envelope.decorator';
+import { ApiEnvelope, CLIENT_ERRORS, DATABASE_ERRORS } from '../common/api-envelope.decorator';
 import { EVENT_TYPES, EventType } from '../common/event-type';
 import { STREAM_PREVIEW_S } from '../openapi/swagger-ui.script';
 import { EventStreamService } from './event-stream.service';
@@ -83,7 +83,7 @@ const STREAM_DESCRIPTION = [
   '',
   `**In Swagger UI**, Execute reads the stream for ${STREAM_PREVIEW_S} seconds, then stops and`,
   'shows what arrived; set `last_event_id` to 0 to see past events replayed. Errors (401 and so',
-  'on) show as usual.',
+  'on) show as usual. `room_id` naming no room of your app answers 404.',
 ].join('\n');
 
 @ApiTags('relay')
@@ -106,7 +106,7 @@ export class EventStreamController {
         'retry: 2000\n\nid: 42\nevent: relay.status_changed\n' +
         `data: ${JSON.stringify(EXAMPLE_EVENT)}\n\n: keep-alive\n\n`,
     },
-    CLIENT_ERRORS,
+    [...CLIENT_ERRORS, 404, ...DATABASE_ERRORS],
   )
   stream(
     @CurrentUser() user: ClientUser,

@@ -3,6 +3,9 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientUser } from '../auth/client-user';
 import { badRequest } from '../common/domain.error';
 import { traceparentOf } from '../common/trace-context';
+import { Database } from '../database/database.service';
+import { roomNotFound } from '../live-room/live-room.service';
+import { LiveRoomStore } from '../live-room/live-room.store';
 import { EventLog } from '../event-log/event-log.service';
 import { EventStreamHub, sseFrame, StreamFilter, Subscriber } from './event-stream.hub';
 import { StreamQuery } from './event-stream.dto';
@@ -16,6 +19,8 @@ export class EventStreamService {
   constructor(
     private readonly hub: EventStreamHub,
     private readonly events: EventLog,
+    private readonly db: Database,
+    private readonly rooms: LiveRoomStore,
   ) {}
 
   /**
@@ -34,6 +39,13 @@ export class EventStreamService {
         ? { appId: user.appId, roomId: query.room_id }
         : { appId: user.appId, userId: user.userId };
     const lastEventId = lastEventIdOf(request, query);
+    // A mistyped room id would otherwise be a stream that stays silent forever; a room of
+    // another app is not found either, as everywhere else in the client API.
+    const roomId = query.room_id;
+    if (roomId !== undefined) {
+      const room = await this.db.read((sql) => this.rooms.find(sql, user.appId, roomId));
+      if (!room) throw roomNotFound(roomId);
+    }
 
     reply.hijack();
     const raw = reply.raw;

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { LiveRoomModule } from '../live-room/live-room.module';
 import { RelayModule } from '../relay/relay.module';
 import { DeadLetterController } from './dead-letter.controller';
 import { DeadLetterService } from './dead-letter.service';
@@ -13,7 +14,7 @@ import { WebhookSender } from './webhook.sender';
 
 /** Everything that reads the event log: webhooks, server-sent event streams, relay histories. */
 @Module({
-  imports: [RelayModule],
+  imports: [RelayModule, LiveRoomModule],
   controllers: [EventStreamController, DeadLetterController, EventHistoryController],
   providers: [
     EventStreamHub,

@@ -131,6 +131,17 @@ export class WebhookDispatcher extends SweepingWorker {
     await this.db.transaction((sql) =>
       this.deliveries.complete(sql, delivery, leaseUntil, result, done),
     );
+    // A receiver that refuses is the customer's to fix, and the log is where they look first.
+    if (!outcome.ok) {
+      const what =
+        result.status === 'failed'
+          ? `marked failed after ${attempts} attempts`
+          : `will retry in ${Math.round((result.nextAttemptAt - done) / 1000)} s`;
+      this.logger.warn(
+        `webhook event ${event.id} to ${delivery.url}: attempt ${attempts} failed ` +
+          `(${outcome.error}); ${what}`,
+      );
+    }
     this.metrics.webhookDeliveries.inc({
       result: result.status === 'pending' ? 'retry' : result.status,
     });

@@ -3,6 +3,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { callerBaseUrl } from '../common/forwarded';
 import { httpLayerResponses, ANSWER_HEADERS } from '../common/api-envelope.decorator';
+import { AppConfig } from '../config/app.config';
 import { STREAM_PREVIEW_S, SWAGGER_UI_SCRIPT } from './swagger-ui.script';
 
 const QINIU_SCHEME_DESCRIPTION = [
@@ -42,11 +43,33 @@ const EVENT_STREAM_NOTE =
   `${STREAM_PREVIEW_S} seconds.`;
 
 /**
+ * The timers a person trying requests by hand runs into first, with this service's values: a
+ * room whose heartbeats stopped while they read the page is stopped, and its relay ends.
+ */
+export function timersNote(config: Pick<AppConfig, 'roomHeartbeatTimeoutS' | 'relay'>): string {
+  const { inviteTimeoutS, joinTimeoutS } = config.relay;
+  const after = (seconds: number, what: string) =>
+    seconds === 0 ? `${what} never expires here` : `${what} expires after ${seconds} s`;
+  const heartbeat =
+    config.roomHeartbeatTimeoutS === 0
+      ? 'Live rooms need no heartbeat here (ROOM_HEARTBEAT_TIMEOUT_S=0).'
+      : `**Timers.** A live room is stopped ${config.roomHeartbeatTimeoutS} s after its last ` +
+        '`GET /client/live/room/heartbeat/{live_id}` (ROOM_HEARTBEAT_TIMEOUT_S), and its relay ' +
+        'ends with `room_offline`: when trying requests by hand, send a heartbeat now and then, ' +
+        'or start the service with ROOM_HEARTBEAT_TIMEOUT_S=0.';
+  return (
+    `${heartbeat} ${after(inviteTimeoutS, 'An invitation')} (RELAY_INVITE_TIMEOUT_S, ` +
+    `\`invite_timeout\`); ${after(joinTimeoutS, 'an agreed relay not at status 4')} ` +
+    '(RELAY_JOIN_TIMEOUT_S, `join_timeout`). A request on an ended relay says how it ended.'
+  );
+}
+
+/**
  * Serves the OpenAPI document at /docs-json and Swagger UI at /docs, where the server API can
  * be tried with the keys typed once into Authorize (see SWAGGER_UI_SCRIPT) and authorization
  * survives a reload.
  */
-export function setUpSwagger(app: INestApplication): void {
+export function setUpSwagger(app: INestApplication, config: AppConfig): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -57,7 +80,8 @@ export function setUpSwagger(app: INestApplication): void {
           'is nothing to return), an error code and no `data` otherwise. The X-Request-Id header ' +
           'carries the same request id. To try the client API, authorize `bearer` with a client ' +
           'JWT (npm run token -- --user alice); for the server API, authorize `qiniu` with ' +
-          `\`<AccessKey>:<SecretKey>\`, signed in this page. ${EVENT_STREAM_NOTE}`,
+          `\`<AccessKey>:<SecretKey>\`, signed in this page. ${EVENT_STREAM_NOTE}\n\n` +
+          timersNote(config),
       )
       .setVersion('1.0')
       // Replaced for each request by the URL its caller used (serverFor); relative to where the

@@ -1,6 +1,7 @@
 import { DomainError, ErrorCode } from '../common/domain.error';
 import { ExtendsMap } from '../common/extends.map';
 import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
+import { notLiveMessage } from '../live-room/live-room.silence';
 import { RelayOrigin } from './relay.store';
 
 /** A start, from the client API, the server API or matchmaking, as the start path takes it. */
@@ -40,6 +41,7 @@ export class StartRefused extends DomainError {
 export function refusalOf(
   request: StartRequest,
   rooms: ReadonlyMap<string, LiveRoom>,
+  heartbeatTimeoutS: number,
 ): StartRefused | null {
   const { caller, initRoomId, receivers } = request;
   const init = rooms.get(initRoomId);
@@ -61,7 +63,8 @@ export function refusalOf(
   const all = [init, ...receivers.map((r) => rooms.get(r.roomId) as LiveRoom)];
   const notLive = all.find((room) => room.liveStatus !== LiveStatus.Live);
   if (notLive) {
-    return new StartRefused(601, `room ${notLive.liveId} is not live`, notLive.liveId, 'not_live');
+    const message = notLiveMessage(notLive, heartbeatTimeoutS);
+    return new StartRefused(601, message, notLive.liveId, 'not_live');
   }
   const busy = all.find((room) => room.pkId !== '');
   if (busy) {

@@ -8,6 +8,7 @@ import {
   RelayTimers,
   RoomSnapshot,
   RoomState,
+  statusPhrase,
   SYSTEM_ACTIONS,
   transition,
 } from './relay.machine';
@@ -133,6 +134,60 @@ describe('relay state machine', () => {
 
   it.each(wrongActorRows)('status %i + %s by %s is refused with 403', (status, action, actor) => {
     expect(outcome(status, action, actor)).toBe('403');
+  });
+
+  it.each([
+    [RelayStatus.Waiting, '', 'status 0'],
+    [RelayStatus.BothJoined, '', 'status 4'],
+    [RelayStatus.Rejected, 'rejected', 'status 5 (relay ended: rejected)'],
+    [RelayStatus.Ended, 'invite_timeout', 'status 6 (relay ended: invite_timeout)'],
+    [RelayStatus.Ended, 'room_offline', 'status 6 (relay ended: room_offline)'],
+  ] as const)('status %i with stop reason "%s" reads "%s"', (status, stopReason, phrase) => {
+    expect(statusPhrase({ status, stopReason })).toBe(phrase);
+  });
+
+  it.each([
+    [
+      'accept',
+      RECV,
+      'invite_timeout',
+      'cannot accept a relay in status 6 (relay ended: invite_timeout)',
+    ],
+    [
+      'started',
+      INIT,
+      'room_offline',
+      'cannot report started for a relay in status 6 (relay ended: room_offline)',
+    ],
+    [
+      'started',
+      RECV,
+      'join_timeout',
+      'cannot report started for a relay in status 6 (relay ended: join_timeout)',
+    ],
+  ] as const)(
+    '%s by room %i on a relay ended by %s says how it ended',
+    (action, actor, reason, message) => {
+      const ended = at(RelayStatus.Ended, { stopReason: reason });
+      expect(transition(ended, action, actor, NOW, TIMERS)).toEqual({
+        kind: 'refused',
+        code: 601,
+        message,
+      });
+    },
+  );
+
+  it('a room that has left says why when it is asked to join', () => {
+    const group = at(RelayStatus.BothJoined);
+    group.rooms = [
+      ...group.rooms,
+      { ...group.rooms[1], roomId: 'room_c', state: 'left', reason: 'room_offline' },
+    ];
+    expect(transition(group, 'started', 2, NOW, TIMERS)).toEqual({
+      kind: 'refused',
+      code: 601,
+      message: 'cannot started a room that is left (room_offline)',
+    });
   });
 
   it('sets start_at when agreed and stop_at when ended, and keeps the snapshot immutable', () => {

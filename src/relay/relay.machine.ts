@@ -166,7 +166,9 @@ export function moveRoom(
     kind: 'moved',
     room: { ...room, state, reason, agreedAt: state === 'agreed' ? now : room.agreedAt },
   });
-  const cannot = () => refuse(601, `cannot ${action} a room that is ${room.state}`);
+  // A room out of the relay says why (`left (room_offline)`), as an ended relay does.
+  const how = room.reason === '' || room.reason === room.state ? '' : ` (${room.reason})`;
+  const cannot = () => refuse(601, `cannot ${action} a room that is ${room.state}${how}`);
   switch (action) {
     case 'accept':
       if (room.state === 'invited') return to('agreed');
@@ -375,7 +377,17 @@ export function transition(
 }
 
 const statusRefusal = (action: string, s: RelaySnapshot) =>
-  refuse(601, `cannot ${action} a relay in status ${s.status}`);
+  refuse(601, `cannot ${action} a relay in ${statusPhrase(s)}`);
+
+/**
+ * "status 1", or for an ended relay "status 6 (relay ended: invite_timeout)": a refusal on an
+ * ended relay says how it ended, since the caller usually missed that event (a timer, the other
+ * anchor, a silent room) and would otherwise not know why its request came too late.
+ */
+export function statusPhrase(s: Pick<RelaySnapshot, 'status' | 'stopReason'>): string {
+  if (!isTerminal(s.status) || s.stopReason === '') return `status ${s.status}`;
+  return `status ${s.status} (relay ended: ${s.stopReason})`;
+}
 
 /** Moves the given rooms one after another, then derives the relay's status from them all. */
 function moveRooms(

@@ -62,6 +62,22 @@ describe('applyScore', () => {
     },
   );
 
+  it.each([
+    [RelayStatus.Waiting, '', 'cannot score a relay in status 0'],
+    [RelayStatus.Ended, 'stopped', 'cannot score a relay in status 6 (relay ended: stopped)'],
+    [
+      RelayStatus.Ended,
+      'room_offline',
+      'cannot score a relay in status 6 (relay ended: room_offline)',
+    ],
+  ] as const)('status %i ended by "%s" is refused with "%s"', (status, reason, message) => {
+    expect(applyScore(status, start, 'a', delta(1), [], reason)).toEqual({
+      kind: 'refused',
+      code: 601,
+      message,
+    });
+  });
+
   it.each<[string, RelayStatus, string, ScoreChange, ReturnType<typeof applyScore>]>([
     [
       'a negative delta',

@@ -3,7 +3,7 @@
  * which changes are valid, which statuses and rooms accept them, and who has won. The service
  * locks the relay, asks `applyScore`, and persists what it says.
  */
-import { isConnected, isTerminal, RelayStatus } from './relay.machine';
+import { isConnected, isTerminal, RelayStatus, StopReason, statusPhrase } from './relay.machine';
 
 /** Every room of the relay and its score. */
 export type Scores = Record<string, number>;
@@ -67,9 +67,11 @@ export function applyScore(
   roomId: string,
   change: ScoreChange,
   out: readonly string[] = [],
+  stopReason: StopReason | '' = '',
 ): ScoreDecision {
   if (!Object.hasOwn(scores, roomId)) return refuse(404, `room ${roomId} is not in this relay`);
-  if (!isConnected(status)) return refuse(601, `cannot score a relay in status ${status}`);
+  if (!isConnected(status))
+    return refuse(601, `cannot score a relay in ${statusPhrase({ status, stopReason })}`);
   if (out.includes(roomId)) return refuse(601, `room ${roomId} is no longer in this relay`);
   const old = scores[roomId];
   const next = change.kind === 'delta' ? old + change.value : change.value;

@@ -57,6 +57,7 @@ import {
   openRelay,
   RelayAction,
   RelayTimers,
+  statusPhrase,
   transition,
 } from './relay.machine';
 import { applyScore, initialScores, parseChange, ScoreChange } from './relay.score';
@@ -175,7 +176,7 @@ export class RelayService {
     const liveIds = [request.initRoomId, ...request.receivers.map((r) => r.roomId)];
     const locked = await this.rooms.lockAll(sql, request.appId, liveIds);
     const byId = new Map(locked.map((room) => [room.liveId, room]));
-    const refused = refusalOf(request, byId);
+    const refused = refusalOf(request, byId, this.config.roomHeartbeatTimeoutS);
     if (refused) throw refused;
     const now = this.clock.now();
     const opening = this.opening(request, byId, now);
@@ -202,7 +203,7 @@ export class RelayService {
     const now = this.clock.now();
     const claims = new Map<string, string>();
     const openings = requests.map((request) => {
-      const refused = refusalOf(request, rooms);
+      const refused = refusalOf(request, rooms, this.config.roomHeartbeatTimeoutS);
       if (refused) throw refused;
       const opening = this.opening(request, rooms, now);
       for (const r of opening.s.rooms) {
@@ -276,7 +277,7 @@ export class RelayService {
     const s = await this.load(relayId, user.appId);
     const index = anchorOf(s, user);
     if (!isConnected(s.status))
-      throw badStatus(`relay ${relayId} has no token in status ${s.status}`);
+      throw badStatus(`relay ${relayId} has no token in ${statusPhrase(s)}`);
     if (!isRoomConnected(s.rooms[index])) {
       throw badStatus(`your room is ${s.rooms[index].state} in relay ${relayId}: no token`);
     }
@@ -425,7 +426,7 @@ export class RelayService {
         }
         const refuse = (code: ErrorCode, message: string) =>
           outcomes.push({ ok: false as const, error: new DomainError(code, message) });
-        const asked = applyScore(s.status, state.scores, dto.room_id, change, out);
+        const asked = applyScore(s.status, state.scores, dto.room_id, change, out, s.stopReason);
         if (asked.kind === 'refused' && asked.code === 404) {
           refuse(asked.code, asked.message);
           continue;
@@ -448,7 +449,7 @@ export class RelayService {
         const decision =
           share.change === change
             ? asked
-            : applyScore(s.status, state.scores, dto.room_id, share.change, out);
+            : applyScore(s.status, state.scores, dto.room_id, share.change, out, s.stopReason);
         if (decision.kind === 'refused') {
           refuse(decision.code, decision.message);
           continue;

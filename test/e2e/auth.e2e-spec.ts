@@ -113,6 +113,14 @@ describe('authentication (docs/api.md, "Authentication")', () => {
       expectError(await createRoom(undefined), 401, 401);
     });
 
+    it('answers 401 to "Bearer Bearer <jwt>", naming the doubled prefix', async () => {
+      const answer = await createRoom(`Bearer Bearer ${tokenFor(t, uniqueUser())}`);
+      expectError(answer, 401, 401);
+      expect(answer.body.message).toBe(
+        'Authorization says "Bearer" twice: send "Authorization: Bearer <token>" with the token alone after one "Bearer "',
+      );
+    });
+
     it('answers 401 to a garbage token', async () => {
       expectError(await createRoom('Bearer not-a-jwt'), 401, 401);
     });
@@ -350,8 +358,12 @@ describe('authentication (docs/api.md, "Authentication")', () => {
       expectError(await datedGet(qiniuDate(Date.now() + 16 * 60_000)), 401, 401);
     });
 
-    it('refuses with 401 a well signed request whose X-Qiniu-Date is unreadable', async () => {
-      expectError(await datedGet('2026-11-30T12:00:00Z'), 401, 401);
+    it('refuses with 401 a well signed request whose X-Qiniu-Date is unreadable, telling its format', async () => {
+      const answer = await datedGet('2026-11-30T12:00:00Z');
+      expectError(answer, 401, 401);
+      expect(answer.body.message).toBe(
+        'X-Qiniu-Date must be YYYYMMDDTHHmmssZ in UTC, like 20261130T120000Z (got "2026-11-30T12:00:00Z")',
+      );
     });
 
     it('verifies a request whose X-Qiniu-Date is within 15 minutes either way', async () => {

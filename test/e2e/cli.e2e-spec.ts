@@ -55,6 +55,19 @@ describe('command line', () => {
     });
   });
 
+  it('npm run token refuses a user or app id the API would refuse, one line each, exit 2', async () => {
+    const exit = await runNpmScript('token', ['--user', 'alice smith', '--app', 'my/app']).exited;
+    expect(exit.code).toBe(2);
+    expect(exit.stdout).toBe('');
+    expect(exit.stderr).toBe(
+      [
+        `--user must be 1-64 characters of letters, digits, '_', '.', ':' or '-' (got "alice smith")`,
+        `--app must be 1-64 characters of letters, digits, '_', '.', ':' or '-' (got "my/app")`,
+        '',
+      ].join('\n'),
+    );
+  });
+
   describe('npm run server against the running service', () => {
     const keys = { SERVER_ACCESS_KEY: 'cli-spec-access', SERVER_SECRET_KEY: 'cli-spec-secret-key' };
     let t: TestApp;

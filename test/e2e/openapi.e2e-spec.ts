@@ -282,7 +282,7 @@ const ROUTES: RouteDoc[] = [
     tag: 'relay',
     security: 'bearer',
     success: 'text/event-stream',
-    codes: CLIENT,
+    codes: [...CLIENT, 404, ...DATABASE],
   },
   {
     method: 'get',
@@ -507,6 +507,30 @@ describe('OpenAPI document (docs/operations.md)', () => {
       '**In this Swagger UI, type `<AccessKey>:<SecretKey>` as the value.**',
     );
     expect(doc.info.description).toContain('`<AccessKey>:<SecretKey>`');
+  });
+
+  it("names the timers a newcomer meets first where the page begins, with this service's values", () => {
+    expect(doc.info.description).toContain(
+      `A live room is stopped ${t.config.roomHeartbeatTimeoutS} s after its last \`GET /client/live/room/heartbeat/{live_id}\``,
+    );
+    expect(doc.info.description).toContain('RELAY_INVITE_TIMEOUT_S');
+  });
+
+  it('pre-fills no Idempotency-Key: a fixed one would replay the first start page after page', () => {
+    const keys = Object.values(doc.paths as Record<string, Record<string, any>>)
+      .flatMap((operations) => Object.values(operations))
+      .flatMap((operation) => (operation.parameters ?? []) as any[])
+      .filter((parameter) => parameter.name === 'Idempotency-Key');
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    for (const key of keys) {
+      expect(key).toMatchObject({ in: 'header', required: false });
+      expect(key.description).toMatch(/for a retry after fixing what made the first one fail/);
+      for (const field of ['example', 'examples']) {
+        expect(key[field]).toBeUndefined();
+        expect(key.schema[field]).toBeUndefined();
+      }
+      expect(key.schema.default).toBeUndefined();
+    }
   });
 
   it('says to read the event stream with EventSource, with an example', () => {

@@ -3,14 +3,21 @@
  * is matched with her, both join and hang up.
  */
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { codeBlocks, readRepoFile, REPO_ROOT, section } from '../utils/markdown';
 import { startTestApp, TestApp } from '../utils/test-app';
 
+/**
+ * Pasted into bash in a folder that is not the project, as a newcomer may: the project and the
+ * service's port come from RELAY_DIR and PORT, as the README says.
+ */
 function runBash(script: string, env: Record<string, string>) {
+  const base = { ...process.env };
+  delete base.RELAY_URL;
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn('bash', ['-c', script], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
+      cwd: tmpdir(),
+      env: { ...base, RELAY_DIR: REPO_ROOT, ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -42,7 +49,7 @@ describe('README random PK', () => {
       section(readRepoFile('README.md'), 'Two anchors matched at random'),
       'bash',
     );
-    const run = await runBash(`set -u\n${block}`, { RELAY_URL: t.baseUrl });
+    const run = await runBash(`set -u\n${block}`, { PORT: new URL(t.baseUrl).port });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const answers = run.stdout

@@ -24,6 +24,50 @@ describe('startup', () => {
       expect(output).toContain(name);
   });
 
+  it('prints the plain block of docs/operations.md on stderr: one line per variable, no stack', async () => {
+    const { code, stdout, stderr } = await runTypeScript('src/main.ts', [], {
+      env: {
+        PORT: 'eighty',
+        CORS_ORIGINS: 'https://app.example.com/',
+        RELAY_DEFAULT_MODE: 'push',
+        WEBHOOK_URLS: 'ftp://x',
+      },
+    }).exited;
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      [
+        'invalid configuration:',
+        '  PORT: must be an integer (got "eighty")',
+        '  RELAY_DEFAULT_MODE: must be one of the following values: auto, invite',
+        '  WEBHOOK_URLS: "ftp://x" is not an http(s) URL of at most 512 characters',
+        '  CORS_ORIGINS: "https://app.example.com/" is not an origin such as https://app.example.com (scheme, host, optional port; no path, no trailing slash)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('names a MySQL database that does not exist in one line, with no stack trace', async () => {
+    // The MariaDB of the MySQL run (CI starts it for both runs), or the usual local one.
+    const configured = process.env.DATABASE_URL ?? '';
+    const server = new URL(
+      /^(mysql|mariadb):/.test(configured) ? configured : 'mysql://root@127.0.0.1:3306/x',
+    );
+    const missing = `relay_missing_${process.pid}`;
+    server.pathname = `/${missing}`;
+    const { code, stdout, stderr } = await runTypeScript('src/main.ts', [], {
+      env: { PORT: '0', DATABASE_URL: server.toString() },
+    }).exited;
+    expect(code).toBe(1);
+    expect(stderr).toBe('');
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      level: 'fatal',
+      msg: `database "${missing}" does not exist on ${server.host}: create it (CREATE DATABASE ${missing} CHARACTER SET utf8mb4) or fix DATABASE_URL`,
+    });
+  });
+
   it('refuses development keys with NODE_ENV=production', async () => {
     const { code, output } = await runTypeScript('src/main.ts', [], {
       env: { NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'prod.db')}` },

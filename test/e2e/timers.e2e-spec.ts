@@ -57,6 +57,14 @@ describe('relay timers', () => {
     expect(late).toBeGreaterThanOrEqual(0);
     await expectReleased(t, r);
     await expectOneExpiryEvent(t, r.relayId, 'invite_timeout');
+    // The receiver who answers too late is told why it is too late.
+    const tooLate = await t.call('POST', `/client/relay/${r.relayId}/accept`, {
+      token: r.recv.token,
+    });
+    expect(tooLate.body).toMatchObject({
+      code: 601,
+      message: 'cannot accept a relay in status 6 (relay ended: invite_timeout)',
+    });
     const read = await t.call('GET', `/client/relay/${r.relayId}`, { token: r.init.token });
     expect(read.body.data).toMatchObject({ status: 6, stop_reason: 'invite_timeout' });
     expect(read.body.data.stop_at).not.toBeNull();
@@ -125,6 +133,22 @@ describe('room heartbeats', () => {
     const late = Number(room.e) - (Number(room.h) + HEARTBEAT_S * 1000);
     expect(late).toBeGreaterThanOrEqual(0);
     await expectOneExpiryEvent(t, r.relayId, 'room_offline');
+    // The silent anchor's next requests say what happened to its room and its relay.
+    const beat = await t.call('GET', `/client/live/room/heartbeat/${r.init.liveId}`, {
+      token: r.init.token,
+    });
+    expect(beat.body.code).toBe(601);
+    expect(beat.body.message).toMatch(
+      new RegExp(
+        `^room ${r.init.liveId} was stopped after \\d+ s without a heartbeat \\(ROOM_HEARTBEAT_TIMEOUT_S is ${HEARTBEAT_S}\\)`,
+      ),
+    );
+    const stop = await t.call('POST', `/client/relay/${r.relayId}/started`, {
+      token: r.init.token,
+    });
+    expect(stop.body.message).toBe(
+      'cannot report started for a relay in status 6 (relay ended: room_offline)',
+    );
   });
 });
 
