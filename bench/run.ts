@@ -845,7 +845,7 @@ interface HotGift {
 
 /**
  * A relay of HOT_ROOMS rooms at status 4, every anchor started, with a battle of all of them
- * fighting for an hour (no countdown), made through the server's own API.
+ * fighting for an hour (no countdown), made through the API of the server on `port`.
  */
 async function hotRelay(port: number): Promise<{ relayId: string; rooms: string[] }> {
   const anchors = Array.from({ length: HOT_ROOMS }, () => `hot_anchor_${pairSerial++}`);
@@ -855,6 +855,7 @@ async function hotRelay(port: number): Promise<{ relayId: string; rooms: string[
     recv_rooms: rooms.slice(1).map((roomId, i) => ({ room_id: roomId, user_id: anchors[i + 1] })),
     mode: 'auto',
   });
+  if (started.json.code !== 0) throw new Error(`hot relay start: ${JSON.stringify(started.json)}`);
   const relayId = String(started.json.data?.relay_id);
   let status: unknown;
   for (const a of anchors) {
@@ -882,7 +883,9 @@ async function hotRelay(port: number): Promise<{ relayId: string; rooms: string[
  * (cut off by the end of a window) and checks the database against the gifts (hotRelayCheck).
  */
 async function hotRelayLoad(t: Target): Promise<Load> {
-  const { relayId, rooms } = await hotRelay(t.port);
+  // Made through ours for every target: the ceiling has no group relays and no battles, and
+  // serves the relay from the same tables.
+  const { relayId, rooms } = await hotRelay(OURS_PORT);
   const path = `/server/relay/${relayId}/score`;
   const gifts = new Map<string, HotGift>();
   const answered = new Set<string>();
