@@ -137,6 +137,11 @@ interface Figures {
   /** hot_relay: gifts recorded more than once; tallies unequal to the sums of the gifts. */
   doubled?: number;
   mismatches?: number;
+  /**
+   * hot_relay: score changes per transaction, reckoned from their events' times: one
+   * transaction records all its events at one time, so this counts distinct times.
+   */
+  changes_per_commit?: number;
   nodes?: number;
   battles?: number;
   max_ms?: number;
@@ -971,7 +976,7 @@ async function hotRelayCheck(
   relayId: string,
   gifts: HotGift[],
   changedBy: Map<string, number>,
-): Promise<{ lost: number; doubled: number; mismatches: number }> {
+): Promise<{ lost: number; doubled: number; mismatches: number; changes_per_commit: number }> {
   const expected = new Map<string, number>();
   const add = (key: string, amount: number) => expected.set(key, (expected.get(key) ?? 0) + amount);
   for (const g of gifts) {
@@ -981,6 +986,7 @@ async function hotRelayCheck(
   }
   const actual = new Map<string, number>();
   const events = new Map<string, number>();
+  let perCommit = 0;
   await withDatabase(async (c) => {
     const [[session]] = await c.query<RowDataPacket[]>(
       'SELECT scores_json AS scores FROM relay_session WHERE relay_id = ?',
@@ -1010,6 +1016,12 @@ async function hotRelayCheck(
       [relayId],
     );
     for (const row of counted) events.set(String(row.scoreId), Number(row.n));
+    const [[commits]] = await c.query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS changes, COUNT(DISTINCT occurred_at) AS times FROM relay_event ' +
+        "WHERE relay_id = ? AND type = 'relay.score_changed'",
+      [relayId],
+    );
+    perCommit = Number(commits.changes) / Math.max(1, Number(commits.times));
   });
   let mismatches = 0;
   for (const key of new Set([...expected.keys(), ...actual.keys()])) {
@@ -1020,7 +1032,7 @@ async function hotRelayCheck(
   const doubled = gifts.filter(
     (g) => (events.get(g.scoreId) ?? 0) > 1 || (changedBy.get(g.scoreId) ?? 0) > 1,
   ).length;
-  return { lost, doubled, mismatches };
+  return { lost, doubled, mismatches, changes_per_commit: round(perCommit, 1) };
 }
 
 /**
@@ -1642,6 +1654,7 @@ function checks(f: Figures): string {
   show('lost', f.lost);
   show('doubled', f.doubled);
   show('mismatches', f.mismatches);
+  show('changes/commit', f.changes_per_commit);
   show('missing', f.missing);
   show('out_of_order', f.out_of_order);
   show('battles', f.battles);
