@@ -99,7 +99,19 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? scale(12, 4));
 /** Measured windows per server in a request scenario (see compare). */
 const WINDOWS = 4;
 const SEEDED = scale(100_000, 10_000);
-const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? scale(20_000, 2000));
+/** The open files this process, and the servers it starts (they inherit it), may hold. */
+function openFileLimit(): number {
+  const limit = /Max open files\s+(\d+|unlimited)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return limit === null || limit[1] === 'unlimited' ? Infinity : Number(limit[1]);
+}
+/**
+ * Descriptors a process needs beside the streams: the database pool, listeners, stdio, the
+ * files it loads. Each stream is one socket in the bench and one in the server under test.
+ */
+const FD_HEADROOM = 500;
+const SUBSCRIBERS_ASKED = Number(process.env.BENCH_SUBSCRIBERS ?? scale(20_000, 2000));
+/** As many streams as asked for, or as the open-file limit lets both ends hold. */
+const SUBSCRIBERS = Math.min(SUBSCRIBERS_ASKED, openFileLimit() - FD_HEADROOM);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const SCORE_RELAYS = 8;
 const PK_STREAMS = scale(2000, 500);
@@ -1781,6 +1793,12 @@ async function main(): Promise<void> {
     `bench: database ${DB_NAME}, ${CONNECTIONS} connections, ${WARMUP_S}s warm-up + ` +
       `${DURATION_S}s${QUICK ? ', quick' : ''}; ${ARGS.only.join(', ')}`,
   );
+  if (SUBSCRIBERS < SUBSCRIBERS_ASKED && ARGS.only.includes('fanout')) {
+    log(
+      `   fanout: ${SUBSCRIBERS} streams instead of ${SUBSCRIBERS_ASKED}: the open-file limit ` +
+        `is ${openFileLimit()} (ulimit -Hn), and each end needs ${FD_HEADROOM} files besides`,
+    );
+  }
   await admin(`DROP DATABASE IF EXISTS ${DB_NAME}`);
   await admin(`CREATE DATABASE ${DB_NAME} CHARACTER SET utf8mb4`);
 
