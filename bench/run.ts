@@ -1222,10 +1222,12 @@ async function matchBurst(t: Target): Promise<Figures> {
   let waiting = tickets.flatMap((ticket, i) => (ticket.state === 'waiting' ? [i] : []));
   while (waiting.length > 0 && Date.now() < until) {
     await sleep(250);
-    for (const i of waiting) {
+    const reading = waiting;
+    await inTurns(reading.length, 32, async (n) => {
+      const i = reading[n];
       const r = await call(t.port, 'GET', `/client/relay/match/${tickets[i].match_id}`, tokens[i]);
       if (r.json.code === 0) tickets[i] = r.json.data as unknown as Ticket;
-    }
+    });
     waiting = waiting.filter((i) => tickets[i].state === 'waiting');
   }
   burstAgent.destroy();
