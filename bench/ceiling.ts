@@ -81,7 +81,7 @@ const COLUMNS =
   'id, relay_id AS relayId, app_id AS appId, init_user_id AS initUserId, ' +
   'init_room_id AS initRoomId, recv_user_id AS recvUserId, recv_room_id AS recvRoomId, status, ' +
   'stop_reason AS stopReason, duration_s AS durationS, extends_json AS extendsJson, ' +
-  'rooms_json AS roomsJson, scores_json AS scoresJson, version, ' +
+  'rooms_json AS roomsJson, scores_json AS scoresJson, battle_json AS battleJson, origin, version, ' +
   'start_at AS startAt, stop_at AS stopAt, deadline_at AS deadlineAt, ' +
   'created_at AS createdAt, updated_at AS updatedAt';
 
@@ -105,6 +105,9 @@ interface Session {
   extendsJson: string;
   roomsJson: string;
   scoresJson: string;
+  /** The view of the newest battle, or null. */
+  battleJson: string | null;
+  origin: string;
   version: number;
   startAt: number | null;
   stopAt: number | null;
@@ -157,6 +160,8 @@ function view(s: Session) {
     extends: JSON.parse(s.extendsJson) as Record<string, string>,
     scores,
     winner_room_id: winnerOf(s.status, scores),
+    origin: s.origin,
+    battle: s.battleJson === null ? null : (JSON.parse(s.battleJson) as object),
   };
 }
 
@@ -232,14 +237,15 @@ async function updateSession(c: PoolConnection, next: Session): Promise<void> {
   const r = await run(
     c,
     'UPDATE relay_session SET rooms_json = ?, status = ?, stop_reason = ?, extends_json = ?, ' +
-      'scores_json = ?, version = ?, start_at = ?, stop_at = ?, deadline_at = ?, updated_at = ? ' +
-      'WHERE id = ? AND version = ?',
+      'scores_json = ?, battle_json = ?, version = ?, start_at = ?, stop_at = ?, deadline_at = ?, ' +
+      'updated_at = ? WHERE id = ? AND version = ?',
     [
       next.roomsJson,
       next.status,
       next.stopReason,
       next.extendsJson,
       next.scoresJson,
+      next.battleJson,
       next.version,
       next.startAt,
       next.stopAt,
@@ -438,6 +444,8 @@ app.post<{ Body: StartBody }>('/client/relay/start', async (request, reply) => {
       durationS: null,
       extendsJson: '{}',
       scoresJson: JSON.stringify({ [init.liveId]: 0, [recv.liveId]: 0 }),
+      battleJson: null,
+      origin: 'invite',
       roomsJson: JSON.stringify(
         [init, recv].map((r, i): Room => ({
           roomId: r.liveId,
@@ -639,14 +647,85 @@ interface ScoreBody {
   room_id?: unknown;
   delta?: unknown;
   score_id?: unknown;
+  user_id?: unknown;
 }
 
-/** A delta with a score_id, the one form the bench sends; the service's other checks are cheap. */
+interface BattleRow {
+  roomsJson: string;
+  fightEndAt: number | null;
+  version: number;
+}
+
+interface BattleRoomRow {
+  roomId: string;
+  state: string;
+  score: number;
+}
+
+interface BattleViewJson {
+  battle_no: number;
+  phase: string;
+  rooms: { room_id: string; score: number }[];
+  scores: Record<string, number>;
+}
+
+/**
+ * The battle's share of a gift while it fights, the naive way: read the battle row under the
+ * relay's lock, add the delta to the room's battle score, write the row and the session's view
+ * of it back. Answers the battle's scores, or null when the gift counts for no battle.
+ */
+async function scoreBattle(
+  c: PoolConnection,
+  s: Session,
+  roomId: string,
+  delta: number,
+  now: number,
+): Promise<{ battleNo: number; view: BattleViewJson } | null> {
+  const view = s.battleJson === null ? null : (JSON.parse(s.battleJson) as BattleViewJson);
+  if (view === null || view.phase !== 'fighting') return null;
+  const [b] = await rows<BattleRow>(
+    c,
+    'SELECT rooms_json AS roomsJson, fight_end_at AS fightEndAt, version FROM relay_battle ' +
+      'WHERE relay_id = ? AND battle_no = ?',
+    [s.relayId, view.battle_no],
+  );
+  if (!b || b.fightEndAt === null || now >= Number(b.fightEndAt)) return null;
+  const rooms = JSON.parse(b.roomsJson) as BattleRoomRow[];
+  const room = rooms.find((r) => r.roomId === roomId);
+  if (!room || room.state === 'rejected') return null;
+  room.score += delta;
+  const updated = await run(
+    c,
+    'UPDATE relay_battle SET rooms_json = ?, version = ?, updated_at = ? ' +
+      'WHERE relay_id = ? AND battle_no = ? AND version = ?',
+    [JSON.stringify(rooms), b.version + 1, now, s.relayId, view.battle_no, b.version],
+  );
+  if (updated.affectedRows !== 1) throw new Fail(409, 601, 'concurrent battle update');
+  const scores = Object.fromEntries(rooms.map((r) => [r.roomId, r.score]));
+  return {
+    battleNo: view.battle_no,
+    view: {
+      ...view,
+      rooms: view.rooms.map((r) => ({ ...r, score: scores[r.room_id] ?? r.score })),
+      scores,
+    },
+  };
+}
+
+/**
+ * A delta with a score_id (and a user_id for the gifts of the audience), the form the bench
+ * sends; the service's other checks are cheap. One transaction per gift, the naive way: lock
+ * the relay, claim the score_id, write the relay, its battle and the gifter's contributions
+ * (to the relay, and to the battle while it fights), insert the event.
+ */
 app.post<IdParams & { Body: ScoreBody }>('/server/relay/:id/score', async (request, reply) => {
   serverAuth(request);
-  const { room_id: roomId, delta, score_id: scoreId } = request.body ?? {};
+  const { room_id: roomId, delta, score_id: scoreId, user_id: userId } = request.body ?? {};
   if (typeof roomId !== 'string' || typeof scoreId !== 'string' || !Number.isInteger(delta)) {
     throw new Fail(400, 400, 'bad body');
+  }
+  if (userId !== undefined && (typeof userId !== 'string' || (delta as number) <= 0)) {
+    throw new Fail(400, 400, 'bad user_id');
   }
   const answer = await transaction(async (c) => {
     const s = await lockedSession(c, request.params.id, null);
@@ -663,21 +742,36 @@ app.post<IdParams & { Body: ScoreBody }>('/server/relay/:id/score', async (reque
     if (s.status < 1 || s.status > 4) throw new Fail(409, 601, 'not scoring');
     const room = rooms.find((r) => r.roomId === roomId);
     if (room?.state === 'left' || room?.state === 'rejected') throw new Fail(409, 601, 'out');
+    const battle = await scoreBattle(c, s, roomId, delta as number, now);
+    if (typeof userId === 'string') {
+      const gifts = [0, ...(battle === null ? [] : [battle.battleNo])];
+      await run(
+        c,
+        'INSERT INTO relay_contribution (relay_id, room_id, battle_no, user_id, amount, reached_at) ' +
+          `VALUES ${gifts.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} ` +
+          'ON DUPLICATE KEY UPDATE amount = amount + VALUES(amount), reached_at = VALUES(reached_at)',
+        gifts.flatMap((battleNo) => [s.relayId, roomId, battleNo, userId, delta, now]),
+      );
+    }
     const nextScores = { ...scores, [roomId]: scores[roomId] + (delta as number) };
     const next: Session = {
       ...s,
       scoresJson: JSON.stringify(nextScores),
+      battleJson: battle === null ? s.battleJson : JSON.stringify(battle.view),
       version: s.version + 1,
       updatedAt: now,
     };
     await updateSession(c, next);
+    const inPlay =
+      battle === null ? null : { battle_no: battle.battleNo, scores: battle.view.scores };
     await appendEvent(c, 'relay.score_changed', next, {
       room_id: roomId,
       delta,
       score_id: scoreId,
       scores: nextScores,
+      battle: inPlay,
     });
-    return { relay_id: s.relayId, scores: nextScores, duplicate: false };
+    return { relay_id: s.relayId, scores: nextScores, duplicate: false, battle: inPlay };
   });
   return send(reply, answer);
 });
