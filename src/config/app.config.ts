@@ -420,7 +420,8 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
   }
 
   const trustProxy = parseTrustProxy(env.TRUST_PROXY);
-  if (Array.isArray(trustProxy)) {
+  // A value of the wrong form is already one problem; its entries are checked only once it has the form.
+  if (Array.isArray(trustProxy) && !problems.some((p) => p.startsWith('TRUST_PROXY:'))) {
     for (const entry of badTrustEntries(trustProxy))
       problems.push(`TRUST_PROXY: "${entry}" is not an IP address or CIDR range`);
   }
