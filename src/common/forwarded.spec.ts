@@ -105,6 +105,35 @@ describe(callerView.name, () => {
       view({ ip: '203.0.113.7', proto: 'https' }),
     ],
     [
+      'X-Forwarded-Port joins the host unless it is the default of the scheme',
+      true,
+      PROXY,
+      {
+        'x-forwarded-host': 'gw.example.com',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-port': '8443',
+      },
+      view({ host: 'gw.example.com:8443', proto: 'https' }),
+    ],
+    [
+      'X-Forwarded-Port of the default port, or with a host that has one, changes nothing',
+      true,
+      PROXY,
+      {
+        'x-forwarded-host': 'gw.example.com',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-port': '443',
+      },
+      view({ host: 'gw.example.com', proto: 'https' }),
+    ],
+    [
+      'a host that names its port keeps it',
+      true,
+      PROXY,
+      { 'x-forwarded-host': 'gw.example.com:9000', 'x-forwarded-port': '8443' },
+      view({ host: 'gw.example.com:9000' }),
+    ],
+    [
       'a trusted proxy that names no client: the peer is the client',
       true,
       PROXY,

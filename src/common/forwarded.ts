@@ -91,6 +91,7 @@ export function nodeAddress(node: string): string {
 }
 
 const PROTO = /^https?$/i;
+const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
 /** A Host value: a name or address and an optional port, nothing that could end a line. */
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(:\d{1,5})?$/;
 /** A path prefix: segments of URL path characters, no dot segments, no trailing slash. */
@@ -140,10 +141,22 @@ export function callerView(
     ? pick(elements.map((e) => e.host))
     : pick(values(headers['x-forwarded-host']));
   const prefix = pick(values(headers['x-forwarded-prefix']))?.replace(/\/+$/, '');
+  const scheme = proto !== undefined && PROTO.test(proto) ? proto.toLowerCase() : direct.proto;
+  // Kong and APISIX send the caller's port apart, in X-Forwarded-Port; a signer writes it into
+  // Host unless it is the scheme's default.
+  const port = forwarded ? undefined : pick(values(headers['x-forwarded-port']));
+  const withPort =
+    forwardedHost !== undefined &&
+    port !== undefined &&
+    /^\d{1,5}$/.test(port) &&
+    port !== DEFAULT_PORTS[scheme] &&
+    !/:\d+$/.test(forwardedHost)
+      ? `${forwardedHost}:${port}`
+      : forwardedHost;
   return {
     ip: addresses[client] === '' || isIP(addresses[client]) === 0 ? direct.ip : addresses[client],
-    proto: proto !== undefined && PROTO.test(proto) ? proto.toLowerCase() : direct.proto,
-    host: forwardedHost !== undefined && HOST.test(forwardedHost) ? forwardedHost : host,
+    proto: scheme,
+    host: withPort !== undefined && HOST.test(withPort) ? withPort : host,
     prefix:
       prefix !== undefined && PREFIX.test(prefix) && plainPrefix(prefix) ? prefix : direct.prefix,
     proxied: true,
