@@ -777,9 +777,19 @@ describe('migration 1764633600000-group-relays on a database of two-room relays'
     expect(names(after.relay_session, 'indices')).not.toContain('idx_relay_session_init');
     expect(names(after.relay_session, 'indices')).not.toContain('idx_relay_session_recv');
     expect(after.relay_member).toBeDefined();
-    // Every other table is as it was.
+    // Every other table is as it was, but for what later migrations of the upgrade add.
+    const LATER: Record<string, string[]> = { webhook_delivery: ['traceparent'] };
+    const without = (shape: any, table: string) => ({
+      ...shape,
+      columns: (shape.columns as { name: string }[]).filter(
+        (c) => !(LATER[table] ?? []).includes(c.name),
+      ),
+    });
     for (const table of ['live_room', 'webhook_delivery', 'idempotency_key', 'relay_score_id']) {
-      expect({ table, shape: after[table] }).toEqual({ table, shape: before[table] });
+      expect({ table, shape: without(after[table], table) }).toEqual({
+        table,
+        shape: before[table],
+      });
     }
   });
 
