@@ -32,7 +32,7 @@ const USAGE = `Usage: npm run bench [-- --only SCENARIO[,SCENARIO...]] [-- --qui
 
 Builds the service, then measures it against a bare Fastify + mysql2 ceiling and a bare
 node:http fan-out floor on MariaDB/MySQL (user root without password): a table on stdout and
-bench/results.json, about 8 minutes on a quiet machine.
+bench/results.json, under 14 minutes on a quiet machine.
 See bench/README.md.
 
   --only      the scenarios to run, of: ${SCENARIOS.join(', ')}
