@@ -71,7 +71,8 @@ wait_synced() {
   done
 }
 
-pid_of() { cat "$DIR/node$1/launched.pid" 2>/dev/null; }
+# The pid this script started it with, else the server's own pid file.
+pid_of() { cat "$DIR/node$1/launched.pid" 2>/dev/null || cat "$DIR/node$1/mysqld.pid" 2>/dev/null; }
 
 stop_node() {
   local n=$1 pid
