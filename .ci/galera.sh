@@ -77,6 +77,8 @@ pid_of() { cat "$DIR/node$1/launched.pid" 2>/dev/null || cat "$DIR/node$1/mysqld
 stop_node() {
   local n=$1 pid
   pid=$(pid_of "$n") || return 0
+  # Forgotten once it has gone, so a later stop never signals a process that reuses the pid.
+  rm -f "$DIR/node$n/launched.pid"
   kill "$pid" 2>/dev/null || return 0
   while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 }
