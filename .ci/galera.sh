@@ -71,11 +71,14 @@ wait_synced() {
   done
 }
 
-pid_of() { cat "$DIR/node$1/launched.pid" 2>/dev/null; }
+# The pid this script started it with, else the server's own pid file.
+pid_of() { cat "$DIR/node$1/launched.pid" 2>/dev/null || cat "$DIR/node$1/mysqld.pid" 2>/dev/null; }
 
 stop_node() {
   local n=$1 pid
   pid=$(pid_of "$n") || return 0
+  # Forgotten once it has gone, so a later stop never signals a process that reuses the pid.
+  rm -f "$DIR/node$n/launched.pid"
   kill "$pid" 2>/dev/null || return 0
   while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 }

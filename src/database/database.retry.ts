@@ -46,12 +46,17 @@ const CONNECTION_CODES = new Set([
 export function retryReason(error: unknown, committing: boolean): RetryReason | null {
   if (error instanceof ConcurrentUpdate) return 'race';
   const driverError = (error instanceof QueryFailedError ? error.driverError : error) as
-    { errno?: number; code?: string } | undefined;
+    { errno?: number; code?: string; fatal?: boolean } | undefined;
   if (driverError === null || typeof driverError !== 'object') return null;
   if (driverError.code === 'SQLITE_BUSY') return 'busy';
   const byErrno = driverError.errno === undefined ? undefined : BY_ERRNO.get(driverError.errno);
   if (byErrno !== undefined) return byErrno;
-  if (driverError.code !== undefined && CONNECTION_CODES.has(driverError.code)) {
+  // mysql2 marks an error that ended the connection `fatal`; some (a statement on a connection
+  // already closed) carry no code.
+  const broken =
+    (driverError.code !== undefined && CONNECTION_CODES.has(driverError.code)) ||
+    (driverError.fatal === true && driverError.errno === undefined);
+  if (broken) {
     return committing ? null : 'connection';
   }
   return null;

@@ -44,7 +44,10 @@ type Phase = 'working' | 'committing';
  * MySQL/MariaDB: each unit takes a connection of the pool TypeORM made, and talks to mysql2
  * directly: TypeORM's query runner adds a runner object, its own connection bookkeeping and
  * promise layers to every statement, measurable on every request, for nothing used here. Rows
- * are locked with SELECT ... FOR UPDATE, so correctness holds across any number of nodes.
+ * are locked with SELECT ... FOR UPDATE, so correctness holds across any number of nodes. On a
+ * Galera cluster those locks are only its own database node's; the units write the rows they
+ * locked (a version, a state), so of two nodes' units on one row certification commits one and
+ * the other fails at COMMIT as a deadlock and is run again.
  * SQLite: better-sqlite3 has one connection per process, on which interleaved async units
  * would see each other's uncommitted writes, so every unit, reads included, runs alone behind
  * a promise queue, through TypeORM.

@@ -41,11 +41,6 @@ export function urlOn(node: number, database: string): string {
   return `mysql://root@${order.join(',')}/${database}`;
 }
 
-/** DATABASE_URL naming database node `node` (0-based) alone: no failover. */
-export function urlOnly(node: number, database: string): string {
-  return `mysql://root@${HOSTS[node]}/${database}`;
-}
-
 async function galera(...args: string[]): Promise<void> {
   await promisify(execFile)('bash', [SCRIPT, ...args], { timeout: 240_000 });
 }
