@@ -2,31 +2,8 @@
  * The README's random PK, pasted into bash against a started server: one anchor waits, the next
  * is matched with her, both join and hang up.
  */
-import { spawn } from 'node:child_process';
-import { codeBlocks, readRepoFile, REPO_ROOT, section } from '../utils/markdown';
+import { codeBlocks, commands, readRepoFile, runBash, section } from '../utils/markdown';
 import { startTestApp, TestApp } from '../utils/test-app';
-
-function runBash(script: string, env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A bash block without its comments: what runs. */
-const commands = (block: string) =>
-  block
-    .split('\n')
-    .map((line) => line.replace(/\s+#\s.*$/, ''))
-    .join('\n');
 
 describe('README random PK', () => {
   let t: TestApp;

@@ -2,7 +2,6 @@
  * The README as a newcomer uses it: its walk-through block runs, pasted into bash, against a
  * started server, and neither the README nor docs/ points at anything a clone does not have.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import {
@@ -10,6 +9,7 @@ import {
   codeBlocks,
   readRepoFile,
   REPO_ROOT,
+  runBash,
   section,
   withoutCodeBlocks,
 } from '../utils/markdown';
@@ -17,18 +17,6 @@ import { startTestApp, TestApp } from '../utils/test-app';
 import { tokenFor } from '../factories';
 
 const WALK_THROUGH = 'A PK in thirteen requests';
-
-function runBash(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd: REPO_ROOT, env: process.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('README walk-through', () => {
   let t: TestApp;

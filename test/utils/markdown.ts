@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -36,4 +37,33 @@ export function anchorOf(heading: string): string {
     .toLowerCase()
     .replace(/[^\p{L}\p{N}\s_-]/gu, '')
     .replace(/\s/g, '-');
+}
+
+/** A bash block without its comments: what runs. */
+export const commands = (block: string) =>
+  block
+    .split('\n')
+    .map((line) => line.replace(/\s+#\s.*$/, ''))
+    .join('\n');
+
+export interface BashRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `script` in bash at the repository's root, as a reader pasting a block would. */
+export function runBash(script: string, env: Record<string, string> = {}): Promise<BashRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
