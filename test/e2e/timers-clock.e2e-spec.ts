@@ -149,7 +149,8 @@ describe('a backlog of due sessions', () => {
     const started = Date.now();
     const during: number[] = [];
     let open = BACKLOG;
-    while (open > 0 && Date.now() - started < 100_000) {
+    // The drain is measured, not bounded: on a loaded machine it only takes longer.
+    while (open > 0 && Date.now() - started < 160_000) {
       during.push(await timed(() => read(probe)));
       const [row] = await t.dataSource.query(
         "SELECT COUNT(*) AS n FROM relay_session WHERE app_id = 'backlog' AND status <> 6",
@@ -175,7 +176,7 @@ describe('a backlog of due sessions', () => {
       during_p99_ms: p(during, 0.99),
     };
     writeFigures(`timers-backlog-${figures.database}.json`, figures);
-  }, 120000);
+  });
 
   async function read(probe: RelayFixture) {
     const answer = await t.call('GET', `/client/relay/${probe.relayId}`, {
