@@ -6,7 +6,6 @@
 import {
   battleAction,
   gift,
-  handClock,
   pkRelay,
   PkRelay,
   readBattle,
@@ -16,6 +15,7 @@ import {
 import { anchor, relay, relayEvents, serverCall, tokenFor } from '../factories';
 import { expectError, expectOk } from '../utils/assertions';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { FakeClock } from '../utils/fake-clock';
 
 const S = 1000;
 /** Timers that are not the subject stay out of the way; battles run on the clock of each test. */
@@ -38,10 +38,10 @@ async function battleMoves(t: TestApp, relayId: string) {
 
 describe('battles', () => {
   let t: TestApp;
-  let clock: ReturnType<typeof handClock>;
+  let clock: FakeClock;
   beforeAll(async () => {
     t = await startTestApp(ENV);
-    clock = handClock(t);
+    clock = new FakeClock().attachTo(t.app);
   });
   afterAll(async () => {
     await t?.close();

@@ -5,7 +5,6 @@
 import {
   battleAction,
   gift,
-  handClock,
   leaderboard,
   pkRelay,
   readBattle,
@@ -14,17 +13,18 @@ import {
 import { tokenFor } from '../factories';
 import { expectError, expectOk } from '../utils/assertions';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { FakeClock } from '../utils/fake-clock';
 
 describe('contributions', () => {
   let t: TestApp;
-  let clock: ReturnType<typeof handClock>;
+  let clock: FakeClock;
   beforeAll(async () => {
     t = await startTestApp({
       ROOM_HEARTBEAT_TIMEOUT_S: '0',
       RELAY_JOIN_TIMEOUT_S: '0',
       TIMER_INTERVAL_MS: '10000',
     });
-    clock = handClock(t);
+    clock = new FakeClock().attachTo(t.app);
   });
   afterAll(async () => {
     await t?.close();

@@ -8,6 +8,7 @@
 import { anchor, NO_TIMERS, relay, tokenFor, uniqueUser } from '../factories';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { startWebhookReceiver, WebhookReceiver } from '../utils/webhook-receiver';
+import { waitUntil } from '../utils/wait';
 
 /** The `context` of every line written by work that runs for no client. */
 const BACKGROUND = [
@@ -24,14 +25,6 @@ type Line = Record<string, unknown>;
 
 function lines(t: TestApp): Line[] {
   return t.logs.map((text) => JSON.parse(text) as Line);
-}
-
-async function until(what: string, holds: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!holds()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('log context of background work', () => {
@@ -64,7 +57,7 @@ describe('log context of background work', () => {
 
   it('is written without the identity of the request that woke it; request lines keep theirs', async () => {
     const { init } = await relay(t);
-    await until('a failed webhook delivery logged', () =>
+    await waitUntil('a failed webhook delivery logged', () =>
       lines(t).some(
         (line) => line.context === 'WebhookDispatcher' && /injected fault/.test(String(line.msg)),
       ),

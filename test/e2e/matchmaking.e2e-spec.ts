@@ -5,9 +5,9 @@
 import { LiveRoomService } from '../../src/live-room/live-room.service';
 import { MatchService } from '../../src/match/match.service';
 import { anchor, Anchor, relayEvents, tokenFor } from '../factories';
-import { handClock } from '../factories/battle';
 import { expectError, expectOk } from '../utils/assertions';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
+import { FakeClock } from '../utils/fake-clock';
 
 const ENV = {
   RELAY_JOIN_TIMEOUT_S: '0',
@@ -19,10 +19,10 @@ const ENV = {
 
 describe('random PK', () => {
   let t: TestApp;
-  let clock: ReturnType<typeof handClock>;
+  let clock: FakeClock;
   beforeAll(async () => {
     t = await startTestApp(ENV);
-    clock = handClock(t);
+    clock = new FakeClock().attachTo(t.app);
   });
   afterAll(async () => {
     await t?.close();

@@ -4,30 +4,13 @@
  * order (amount descending), and leaves nothing for `schema:log` to change; down undoes all of it
  * and up works again.
  */
-import { DataSource, MigrationInterface } from 'typeorm';
-import { dataSourceOptions, MIGRATIONS } from '../../src/app.schema';
-import { loadConfig } from '../../src/config/app.config';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../../src/app.schema';
 import { Battles1764806400000 } from '../../src/database/migrations/1764806400000-battles';
 import { FreshDatabase, freshDatabase } from '../utils/test-app';
+import { withDatabase } from '../utils/database';
 
 const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(Battles1764806400000));
-
-async function withDatabase<T>(
-  url: string,
-  migrations: (new () => MigrationInterface)[],
-  use: (dataSource: DataSource) => Promise<T>,
-): Promise<T> {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, DB_MIGRATE: 'false' });
-  const dataSource = await new DataSource({
-    ...(await dataSourceOptions(config)),
-    migrations,
-  }).initialize();
-  try {
-    return await use(dataSource);
-  } finally {
-    await dataSource.destroy();
-  }
-}
 
 /** The columns of the ranking index in order, each with its direction. */
 async function rankingIndex(dataSource: DataSource): Promise<string[]> {

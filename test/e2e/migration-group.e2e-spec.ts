@@ -15,15 +15,15 @@
  * On SQLite, or on a new MySQL/MariaDB database when DATABASE_URL names a server.
  */
 import { randomUUID } from 'node:crypto';
-import { DataSource, MigrationInterface } from 'typeorm';
-import { loadConfig } from '../../src/config/app.config';
-import { dataSourceOptions, MIGRATIONS } from '../../src/app.schema';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../../src/app.schema';
 import { GroupRelays1764633600000 } from '../../src/database/migrations/1764633600000-group-relays';
 import { NO_TIMERS, serverCall, statusMoves, tokenFor } from '../factories';
 import { expectOk } from '../utils/assertions';
 import { decodeRoomAccess, qiniuRtc } from '../utils/qiniu-sdk';
 import { openStream, SseClient } from '../utils/sse-client';
 import { FreshDatabase, freshDatabase, startTestApp, TestApp } from '../utils/test-app';
+import { schemaChanges, withDatabase } from '../utils/database';
 
 /** The migrations of the previous version: those before the group relays'. */
 const PREVIOUS = MIGRATIONS.slice(0, MIGRATIONS.indexOf(GroupRelays1764633600000));
@@ -34,36 +34,6 @@ const APP = 'default';
 const OTHER_APP = 'mig_other_app';
 const OLD_PARTICIPANTS = ['init_user_id', 'recv_user_id', 'init_room_id', 'recv_room_id'];
 const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
-
-/** The database as the app reads it, with the given migrations and none run on opening. */
-async function openDatabase(
-  databaseUrl: string,
-  migrations: (new () => MigrationInterface)[] = MIGRATIONS,
-): Promise<DataSource> {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: databaseUrl, DB_MIGRATE: 'false' });
-  return new DataSource({ ...(await dataSourceOptions(config)), migrations }).initialize();
-}
-
-async function withDatabase<T>(
-  databaseUrl: string,
-  migrations: (new () => MigrationInterface)[],
-  use: (dataSource: DataSource) => Promise<T>,
-): Promise<T> {
-  const dataSource = await openDatabase(databaseUrl, migrations);
-  try {
-    return await use(dataSource);
-  } finally {
-    await dataSource.destroy();
-  }
-}
-
-/** What `schema:log` prints: the statements that would make the database match the entities. */
-async function schemaChanges(databaseUrl: string): Promise<string[]> {
-  return withDatabase(databaseUrl, MIGRATIONS, async (dataSource) => {
-    const { upQueries } = await dataSource.driver.createSchemaBuilder().log();
-    return upQueries.map((q) => q.query);
-  });
-}
 
 async function appliedMigrations(dataSource: DataSource): Promise<string[]> {
   const rows: { name: string }[] = await dataSource.query(

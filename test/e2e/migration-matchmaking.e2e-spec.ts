@@ -4,30 +4,12 @@
  * the origin in the sessions of the events already recorded, makes the ticket and pool tables,
  * and leaves nothing for `schema:log` to change; down undoes it and up works again.
  */
-import { DataSource, MigrationInterface } from 'typeorm';
-import { dataSourceOptions, MIGRATIONS } from '../../src/app.schema';
-import { loadConfig } from '../../src/config/app.config';
+import { MIGRATIONS } from '../../src/app.schema';
 import { Matchmaking1764979200000 } from '../../src/database/migrations/1764979200000-matchmaking';
 import { FreshDatabase, freshDatabase } from '../utils/test-app';
+import { withDatabase } from '../utils/database';
 
 const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(Matchmaking1764979200000));
-
-async function withDatabase<T>(
-  url: string,
-  migrations: (new () => MigrationInterface)[],
-  use: (dataSource: DataSource) => Promise<T>,
-): Promise<T> {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, DB_MIGRATE: 'false' });
-  const dataSource = await new DataSource({
-    ...(await dataSourceOptions(config)),
-    migrations,
-  }).initialize();
-  try {
-    return await use(dataSource);
-  } finally {
-    await dataSource.destroy();
-  }
-}
 
 const room = (roomId: string, userId: string, role: 'init' | 'recv') => ({
   roomId,

@@ -4,19 +4,12 @@
  * starts them, on a database of their own: a new MySQL/MariaDB database when DATABASE_URL
  * names a server, else a new SQLite file.
  */
-import { DataSource } from 'typeorm';
-import { loadConfig } from '../../src/config/app.config';
-import { dataSourceOptions, MIGRATIONS } from '../../src/app.schema';
+import { MIGRATIONS } from '../../src/app.schema';
 import { runTypeScript, Spawned } from '../utils/spawned-process';
 import { FreshDatabase, freshDatabase } from '../utils/test-app';
+import { openDatabase } from '../utils/database';
 
 const NODES = 3;
-
-/** The database as the app reads it, with no migrations run on opening. */
-async function openDatabase(databaseUrl: string, migrations = MIGRATIONS): Promise<DataSource> {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: databaseUrl, DB_MIGRATE: 'false' });
-  return new DataSource({ ...(await dataSourceOptions(config)), migrations }).initialize();
-}
 
 interface Started {
   node: Spawned;

@@ -6,20 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { NO_TIMERS, relay, RelayFixture } from '../factories';
 import { startTestApp, TestApp } from '../utils/test-app';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+import { waitUntil } from '../utils/wait';
 
 function expectNoInternals(body: unknown) {
   const text = JSON.stringify(body);
@@ -80,8 +67,10 @@ describe('readiness while the database is away', () => {
       };
       execFileSync('mysqladmin', ['--host=127.0.0.1', '--user=root', 'shutdown']);
       try {
-        await eventually('MariaDB to stop', async () => !ping(), 30_000);
-        await eventually('/readyz to answer 503', async () => (await ready()) === 503, 10_000);
+        await waitUntil('MariaDB to stop', async () => !ping(), { everyMs: 200 });
+        await waitUntil('/readyz to answer 503', async () => (await ready()) === 503, {
+          everyMs: 200,
+        });
         const failed = await read();
         expect(failed.status).toBe(500);
         expect(failed.body.code).toBe(602);
@@ -90,7 +79,10 @@ describe('readiness while the database is away', () => {
       } finally {
         // The server stops answering before its process has gone; started too early, the
         // daemon tool would see it still running and do nothing.
-        await eventually('the MariaDB process to exit', async () => !running(), 60_000);
+        await waitUntil('the MariaDB process to exit', async () => !running(), {
+          timeoutMs: 60_000,
+          everyMs: 200,
+        });
         execFileSync('start-stop-daemon', [
           '--start',
           '--oknodo',
@@ -98,10 +90,17 @@ describe('readiness while the database is away', () => {
           '--exec',
           '/usr/sbin/mariadbd',
         ]);
-        await eventually('MariaDB to start', async () => ping(), 60_000);
+        await waitUntil('MariaDB to start', async () => ping(), {
+          timeoutMs: 60_000,
+          everyMs: 200,
+        });
       }
-      await eventually('/readyz to answer 200', async () => (await ready()) === 200, 20_000);
-      await eventually('reads to work again', async () => (await read()).status === 200, 20_000);
+      await waitUntil('/readyz to answer 200', async () => (await ready()) === 200, {
+        everyMs: 200,
+      });
+      await waitUntil('reads to work again', async () => (await read()).status === 200, {
+        everyMs: 200,
+      });
       const again = await t.call('POST', `/client/relay/${r.relayId}/started`, {
         token: r.init.token,
       });

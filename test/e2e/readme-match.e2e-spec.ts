@@ -2,38 +2,16 @@
  * The README's random PK, pasted into bash against a started server: one anchor waits, the next
  * is matched with her, both join and hang up.
  */
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { codeBlocks, readRepoFile, REPO_ROOT, section } from '../utils/markdown';
+import { codeBlocks, commands, readRepoFile, REPO_ROOT, runBash, section } from '../utils/markdown';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 /**
  * Pasted into bash in a folder that is not the project, as a newcomer may: the project and the
  * service's port come from RELAY_DIR and PORT, as the README says.
  */
-function runBash(script: string, env: Record<string, string>) {
-  const base = { ...process.env };
-  delete base.RELAY_URL;
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], {
-      cwd: tmpdir(),
-      env: { ...base, RELAY_DIR: REPO_ROOT, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A bash block without its comments: what runs. */
-const commands = (block: string) =>
-  block
-    .split('\n')
-    .map((line) => line.replace(/\s+#\s.*$/, ''))
-    .join('\n');
+const runHere = (script: string, env: Record<string, string>) =>
+  runBash(script, { cwd: tmpdir(), env: { RELAY_DIR: REPO_ROOT, ...env } });
 
 describe('README random PK', () => {
   let t: TestApp;
@@ -49,7 +27,7 @@ describe('README random PK', () => {
       section(readRepoFile('README.md'), 'Two anchors matched at random'),
       'bash',
     );
-    const run = await runBash(`set -u\n${block}`, { PORT: new URL(t.baseUrl).port });
+    const run = await runHere(`set -u\n${block}`, { PORT: new URL(t.baseUrl).port });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const answers = run.stdout

@@ -2,16 +2,17 @@
  * The README as a newcomer uses it: its walk-through block runs, pasted into bash, against a
  * started server, and neither the README nor docs/ points at anything a clone does not have.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, relative } from 'node:path';
 import {
   anchorOf,
+  BashRun,
   codeBlocks,
   readRepoFile,
   REPO_ROOT,
+  runBash,
   section,
   withoutCodeBlocks,
 } from '../utils/markdown';
@@ -19,33 +20,6 @@ import { startTestApp, TestApp } from '../utils/test-app';
 import { tokenFor } from '../factories';
 
 const WALK_THROUGH = 'A scored PK, start to winner';
-
-interface BashRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * A block as a newcomer runs it: pasted into bash in some folder that is not the project (their
- * home, another terminal tab), with the environment they have. RELAY_URL is never inherited:
- * each run says where the service is, through PORT or RELAY_URL, as the guides tell.
- */
-function runBash(script: string, cwd: string, env: Record<string, string>): Promise<BashRun> {
-  const base = { ...process.env };
-  delete base.RELAY_URL;
-  delete base.RELAY_DIR;
-  delete base.PORT;
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd, env: { ...base, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A port nothing listens on: bound for a moment, then let go. */
 function closedPort(): Promise<number> {
@@ -91,9 +65,12 @@ describe('README walk-through', () => {
   };
 
   it('runs from another folder against the PORT the service was started with: a scored PK to its winner', async () => {
-    const run = await runBash(`set -u\n${walkThrough()}`, elsewhere, {
-      PORT: port,
-      RELAY_DIR: REPO_ROOT,
+    const run = await runBash(`set -u\n${walkThrough()}`, {
+      cwd: elsewhere,
+      env: {
+        PORT: port,
+        RELAY_DIR: REPO_ROOT,
+      },
     });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -150,7 +127,7 @@ describe('README walk-through', () => {
   }, 180_000);
 
   it('stops at once, saying so, when pasted outside the project folder without RELAY_DIR', async () => {
-    const run = await runBash(walkThrough(), elsewhere, { PORT: port });
+    const run = await runBash(walkThrough(), { cwd: elsewhere, env: { PORT: port } });
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
       `stopped: ${elsewhere} is not the project folder: cd into it, or set RELAY_DIR\n`,
@@ -160,9 +137,12 @@ describe('README walk-through', () => {
 
   it('stops at the first request when no service answers at the address, and runs nothing after it', async () => {
     const nobody = `http://127.0.0.1:${await closedPort()}`;
-    const run = await runBash(walkThrough(), elsewhere, {
-      RELAY_URL: nobody,
-      RELAY_DIR: REPO_ROOT,
+    const run = await runBash(walkThrough(), {
+      cwd: elsewhere,
+      env: {
+        RELAY_URL: nobody,
+        RELAY_DIR: REPO_ROOT,
+      },
     });
     expect(run.stdout).toBe('');
     const lines = run.stderr.trim().split('\n');
@@ -175,10 +155,13 @@ describe('README walk-through', () => {
 
   it('stops at the first refused step with what the service answered, not a stack trace', async () => {
     // Tokens signed with another secret than the service's: the first request is refused.
-    const run = await runBash(walkThrough(), elsewhere, {
-      PORT: port,
-      RELAY_DIR: REPO_ROOT,
-      JWT_SECRET: 'not-the-secret-of-that-service',
+    const run = await runBash(walkThrough(), {
+      cwd: elsewhere,
+      env: {
+        PORT: port,
+        RELAY_DIR: REPO_ROOT,
+        JWT_SECRET: 'not-the-secret-of-that-service',
+      },
     });
     const answers = answersOf(run);
     expect(answers).toHaveLength(1);
@@ -195,7 +178,10 @@ describe('README walk-through', () => {
     const [printed] = codeBlocks(guide, 'text');
     expect(block.match(/localhost/g)).toHaveLength(1);
 
-    const run = await runBash(`set -u\n${block}`, elsewhere, { PORT: port, RELAY_DIR: REPO_ROOT });
+    const run = await runBash(`set -u\n${block}`, {
+      cwd: elsewhere,
+      env: { PORT: port, RELAY_DIR: REPO_ROOT },
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
@@ -288,8 +274,6 @@ describe('README and docs/ stand alone', () => {
   it('nothing in the README, docs/, src/ or test/ names a file outside the repository', async () => {
     const grep = await runBash(
       "grep -rnE 'CONTRACT\\.md|\\.\\./shared|shared/spec|STYLE\\.md' README.md docs src test bench .ci || true",
-      REPO_ROOT,
-      {},
     );
     // This spec names the patterns it looks for; any other hit is a dangling reference.
     const hits = grep.stdout

@@ -6,6 +6,7 @@
  */
 import { Anchor, anchor, uniqueUser } from '../factories';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { waitUntil } from '../utils/wait';
 
 const ROOMS = 9;
 
@@ -54,13 +55,10 @@ describe('a relay of nine rooms with the longest identifiers', () => {
     const relayId: string = started.body.data.relay_id;
 
     // Nobody joins: after a second every room leaves join_timeout, which ends the relay.
-    const deadline = Date.now() + 10_000;
-    let session = (await t.call('GET', `/client/relay/${relayId}`, { token: init.token })).body
-      .data;
-    while (session.status !== 6 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      session = (await t.call('GET', `/client/relay/${relayId}`, { token: init.token })).body.data;
-    }
+    const session = await waitUntil('the relay to end', async () => {
+      const read = await t.call('GET', `/client/relay/${relayId}`, { token: init.token });
+      return read.body.data.status === 6 && read.body.data;
+    });
     expect(session).toMatchObject({ status: 6, stop_reason: 'join_timeout' });
     expect(session.rooms).toEqual(
       anchors.map((a) =>

@@ -24,6 +24,7 @@ import { decodeRoomAccess, qiniuRtc } from '../utils/qiniu-sdk';
 import { frames, SseClient } from '../utils/sse-client';
 import { expectError, expectOk } from '../utils/assertions';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
+import { pause } from '../utils/wait';
 
 /** Timers off, and rooms never go offline however long the spec runs. */
 const ENV = { ...NO_TIMERS, ROOM_HEARTBEAT_TIMEOUT_S: '0' };
@@ -33,8 +34,6 @@ const TOKEN_ANSWER_FIELDS = ['relay_id', 'relay_status', 'relay_token', 'relay_t
 const IN = ['invited', 'agreed', 'joined'];
 const EMPTY_BODY_MESSAGE =
   'init_room_id is required; recv_room_id is required; recv_user_id is required';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every room of a relay, initiator first, then the receivers in the order of the start. */
 const members = (g: GroupFixture): Anchor[] => [g.init, ...g.recvs];
@@ -1018,7 +1017,7 @@ describe('group relays', () => {
         expect(stored.map((e) => e.type)).toContain('relay.room_changed');
         for (const s of streams) {
           await s.waitFor(stored.length);
-          await sleep(300);
+          await pause(300);
           expect(frames(s)).toEqual(stored.map(expectedFrame));
         }
       } finally {

@@ -10,6 +10,7 @@ import { openStream } from '../utils/sse-client';
 import { startWebhookReceiver, verifySignature } from '../utils/webhook-receiver';
 import { expectError, expectOk } from '../utils/assertions';
 import { HttpAnswer, startTestApp, TestApp } from '../utils/test-app';
+import { pause } from '../utils/wait';
 
 interface ScoreBody {
   room_id?: unknown;
@@ -324,7 +325,7 @@ describe('PK scores in webhooks and streams', () => {
         data: { room_id: r.recv.liveId, delta: 9, score_id: 'g_9' },
       });
       // The relay's creation (a status change) is logged but not POSTed.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await pause(500);
       expect(receiver.requests).toHaveLength(1);
     } finally {
       await t.close();

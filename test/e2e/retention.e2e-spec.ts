@@ -4,7 +4,6 @@
  * relay sessions, rooms and anything still being delivered are kept. And what that job and the
  * `relays_active` gauge scan is read through an index (EXPLAIN).
  */
-import { Clock } from '../../src/common/clock';
 import { EXPIRED_EVENTS_SQL } from '../../src/event-log/event-log.service';
 import { EventRetentionWorker } from '../../src/event-log/event-retention.worker';
 import { RetentionIndexes1764374400000 } from '../../src/database/migrations/1764374400000-retention-indexes';
@@ -12,6 +11,8 @@ import { RELAYS_ACTIVE_SQL } from '../../src/relay/relay.store';
 import { NO_TIMERS, relay, RelayFixture, relayEvents } from '../factories';
 import { expectOk } from '../utils/assertions';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { FakeClock } from '../utils/fake-clock';
+import { waitUntil } from '../utils/wait';
 import { startWebhookReceiver, WebhookReceiver } from '../utils/webhook-receiver';
 
 const HOUR_MS = 3_600_000;
@@ -21,15 +22,6 @@ const ENV = {
   TIMER_INTERVAL_MS: '100',
   EVENT_RETENTION_HOURS: '24',
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function controlClock(t: TestApp): { set(ms: number): void } {
-  const clock = t.app.get(Clock);
-  let now = Date.now();
-  clock.now = () => now;
-  return { set: (ms: number) => (now = ms) };
-}
 
 async function eventIds(t: TestApp, relayId: string): Promise<number[]> {
   return (await relayEvents(t, relayId)).map((e) => e.id);
@@ -80,13 +72,13 @@ async function insertEvents(t: TestApp, relayId: string, count: number, occurred
 describe('event retention', () => {
   let receiver: WebhookReceiver;
   let t: TestApp;
-  let clock: { set(ms: number): void };
+  let clock: FakeClock;
   let worker: EventRetentionWorker;
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
     t = await startTestApp({ ...ENV, WEBHOOK_URLS: receiver.url });
-    clock = controlClock(t);
+    clock = new FakeClock().attachTo(t.app);
     worker = t.app.get(EventRetentionWorker);
   });
   afterAll(async () => {
@@ -105,14 +97,9 @@ describe('event retention', () => {
     );
     // Settle every delivery the way each case needs: delivered, failed, and one still pending
     // (due far in the future, so no attempt finishes it meanwhile).
-    for (
-      let waited = 0;
-      (await deliveries(t, old.relayId)).some((d) => d.status === 'pending');
-      waited += 50
-    ) {
-      if (waited > 5000) throw new Error('deliveries did not settle');
-      await sleep(50);
-    }
+    await waitUntil('the deliveries to settle', async () =>
+      (await deliveries(t, old.relayId)).every((d) => d.status !== 'pending'),
+    );
     await t.dataSource.query("UPDATE webhook_delivery SET status = 'failed' WHERE event_id = ?", [
       ids[1],
     ]);
@@ -201,7 +188,7 @@ describe('event retention', () => {
       try {
         const now = Date.now();
         clock.set(now);
-        controlClock(other).set(now);
+        new FakeClock(now).attachTo(other.app);
         await insertEvents(t, 'relay_two_nodes', 1000, now - 30 * HOUR_MS);
         const workers = [worker, other.app.get(EventRetentionWorker)];
         await Promise.all(

@@ -1,27 +1,11 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DataSource } from 'typeorm';
-import { loadConfig } from '../../src/config/app.config';
-import { dataSourceOptions, MIGRATIONS } from '../../src/app.schema';
+import { MIGRATIONS } from '../../src/app.schema';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { schemaChanges } from '../utils/database';
 
 const ROOT = join(__dirname, '..', '..');
-
-/**
- * What `schema:log` computes: the statements TypeORM would run to make the database match the
- * entities, read with the options the app and the CLI use for `databaseUrl`.
- */
-async function schemaChanges(databaseUrl: string): Promise<string[]> {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: databaseUrl, DB_MIGRATE: 'false' });
-  const dataSource = await new DataSource(await dataSourceOptions(config)).initialize();
-  try {
-    const { upQueries } = await dataSource.driver.createSchemaBuilder().log();
-    return upQueries.map((q) => q.query);
-  } finally {
-    await dataSource.destroy();
-  }
-}
 
 // Either scheme may name a MySQL or MariaDB server, and each must read the schema the same.
 const SCHEMES = /^(mysql|mariadb):\/\//.test(process.env.DATABASE_URL ?? '')

@@ -4,20 +4,13 @@
  * requests keep being answered.
  */
 import { writeFigures } from '../utils/test-output';
-import { Clock } from '../../src/common/clock';
 import { RelayService } from '../../src/relay/relay.service';
 import { relay, RelayFixture, relayEvents } from '../factories';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { FakeClock } from '../utils/fake-clock';
 
 /** A node whose background sweep stays out of the way (it runs at start, then every 10 s). */
 const QUIET = { TIMER_INTERVAL_MS: '10000', ROOM_HEARTBEAT_TIMEOUT_S: '0' };
-
-function controlClock(t: TestApp): { set(ms: number): void } {
-  const clock = t.app.get(Clock);
-  let now = Date.now();
-  clock.now = () => now;
-  return { set: (ms: number) => (now = ms) };
-}
 
 async function session(t: TestApp, relayId: string) {
   const [row] = await t.dataSource.query(
@@ -36,11 +29,11 @@ async function session(t: TestApp, relayId: string) {
 
 describe('timer sweep with a controlled clock', () => {
   let t: TestApp;
-  let clock: { set(ms: number): void };
+  let clock: FakeClock;
   let relays: RelayService;
   beforeAll(async () => {
     t = await startTestApp({ ...QUIET, RELAY_INVITE_TIMEOUT_S: '30', RELAY_JOIN_TIMEOUT_S: '60' });
-    clock = controlClock(t);
+    clock = new FakeClock().attachTo(t.app);
     relays = t.app.get(RelayService);
   });
   afterAll(async () => {
@@ -85,7 +78,7 @@ describe('timer settings changed after deadlines were stored', () => {
       DATABASE_URL: before.databaseUrl,
     });
     try {
-      const clock = controlClock(after);
+      const clock = new FakeClock().attachTo(after.app);
       const { createdAt, deadlineAt } = await session(after, r.relayId);
       expect(deadlineAt).toBe(createdAt + 30_000);
       clock.set(createdAt + 31_000);
@@ -156,7 +149,8 @@ describe('a backlog of due sessions', () => {
     const started = Date.now();
     const during: number[] = [];
     let open = BACKLOG;
-    while (open > 0 && Date.now() - started < 100_000) {
+    // The drain is measured, not bounded: on a loaded machine it only takes longer.
+    while (open > 0 && Date.now() - started < 160_000) {
       during.push(await timed(() => read(probe)));
       const [row] = await t.dataSource.query(
         "SELECT COUNT(*) AS n FROM relay_session WHERE app_id = 'backlog' AND status <> 6",
@@ -182,7 +176,7 @@ describe('a backlog of due sessions', () => {
       during_p99_ms: p(during, 0.99),
     };
     writeFigures(`timers-backlog-${figures.database}.json`, figures);
-  }, 120000);
+  });
 
   async function read(probe: RelayFixture) {
     const answer = await t.call('GET', `/client/relay/${probe.relayId}`, {

@@ -4,7 +4,6 @@
  * moves are driven by due times instead of waited for.
  */
 import { BattleService } from '../../src/battle/battle.service';
-import { Clock } from '../../src/common/clock';
 import { expectOk } from '../utils/assertions';
 import { HttpAnswer, TestApp } from '../utils/test-app';
 import { Anchor, groupRelay, serverCall } from './index';
@@ -84,22 +83,6 @@ export async function leaderboard(
   return {
     rows: page.list.map((c: any) => [c.user_id, c.amount, c.rank]),
     next: page.next_cursor,
-  };
-}
-
-/** The app's clock, from now on moved only by `set` and `advance`. */
-export function handClock(t: TestApp): {
-  now(): number;
-  set(ms: number): void;
-  advance(ms: number): void;
-} {
-  const clock = t.app.get(Clock);
-  let now = Date.now();
-  clock.now = () => now;
-  return {
-    now: () => now,
-    set: (ms) => (now = ms),
-    advance: (ms) => (now += ms),
   };
 }
 

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -36,4 +37,42 @@ export function anchorOf(heading: string): string {
     .toLowerCase()
     .replace(/[^\p{L}\p{N}\s_-]/gu, '')
     .replace(/\s/g, '-');
+}
+
+/** A bash block without its comments: what runs. */
+export const commands = (block: string) =>
+  block
+    .split('\n')
+    .map((line) => line.replace(/\s+#\s.*$/, ''))
+    .join('\n');
+
+export interface BashRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `script` in bash as a reader pasting a block would: in `cwd` (the repository's root
+ * unless a test says another folder, as a newcomer's terminal may be anywhere), with the
+ * environment they have. RELAY_URL, RELAY_DIR and PORT are never inherited: each run says where
+ * the service and the project are, as the guides tell.
+ */
+export function runBash(
+  script: string,
+  { cwd = REPO_ROOT, env = {} }: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<BashRun> {
+  const base = { ...process.env };
+  delete base.RELAY_URL;
+  delete base.RELAY_DIR;
+  delete base.PORT;
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], { cwd, env: { ...base, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
