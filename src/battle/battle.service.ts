@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientUser } from '../auth/client-user';
 import { Clock } from '../common/clock';
 import { badRequest, DomainError, forbidden, notFound } from '../common/domain.error';
-import { inParallel } from '../common/in-parallel';
+import { sweepInTurns } from '../common/in-parallel';
 import { readPage } from '../common/page';
 import { RequestIdentity } from '../common/request-identity';
 import { Sweeper } from '../common/sweeper';
@@ -160,9 +160,9 @@ export class BattleService implements RelayBattles {
    */
   async advanceDue(limit: number): Promise<number> {
     const due = await this.db.read((sql) => this.battles.findDue(sql, this.clock.now(), limit));
-    await inParallel([...new Set(due)], Sweeper.CONCURRENCY, (relayId) =>
+    await sweepInTurns([...new Set(due)], Sweeper.CONCURRENCY, (relayId, wait) =>
       this.relays
-        .changeBattle(relayId, null, undefined, async (sql, s, now) => {
+        .sweepBattle(relayId, wait, async (sql, s, now) => {
           const stored = await this.newestOpen(sql, s);
           if (stored === null || stored.dueAt === null || stored.dueAt > now) {
             return { result: undefined, effects: { events: [] } };
@@ -172,9 +172,10 @@ export class BattleService implements RelayBattles {
           if (step.kind === 'unchanged') return { result: undefined, effects: { events: [] } };
           return { result: undefined, effects: await this.save(sql, stored, step, now, true) };
         })
-        .catch((error: unknown) =>
-          this.logger.error(`moving the battle of relay ${relayId} failed: ${String(error)}`),
-        ),
+        .catch((error: unknown) => {
+          this.logger.error(`moving the battle of relay ${relayId} failed: ${String(error)}`);
+          return true;
+        }),
     );
     return due.length;
   }

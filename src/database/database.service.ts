@@ -44,6 +44,8 @@ const MAX_ATTEMPTS = 4;
 @Injectable()
 export class Database {
   readonly forUpdate: string;
+  /** A lock that answers no row at once, rather than waiting, when another transaction holds it. */
+  readonly forUpdateSkipLocked: string;
   /** `INSERT` that skips a row whose unique key exists (run() then answers 0). */
   readonly insertIgnore: string;
   /** Which SQL the database speaks, for the few statements that differ. */
@@ -59,6 +61,7 @@ export class Database {
     this.kind = config.database.kind;
     this.sqlite = this.kind === 'sqlite';
     this.forUpdate = this.sqlite ? '' : ' FOR UPDATE';
+    this.forUpdateSkipLocked = this.sqlite ? '' : ' FOR UPDATE SKIP LOCKED';
     this.insertIgnore = this.sqlite ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
   }
 

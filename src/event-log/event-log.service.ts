@@ -150,7 +150,7 @@ export class EventLog {
   }
 
   /**
-   * Appends events of one relay, in seq order, with one statement. The ids a multi-row insert
+   * Appends events, each relay's in seq order, with one statement. The ids a multi-row insert
    * gets need not be consecutive (interleaved auto-increment, as multi-primary clusters run it),
    * so when a hook needs them they are read back by their (relay, seq) key.
    */
@@ -175,15 +175,19 @@ export class EventLog {
     return logged;
   }
 
-  /** The ids of events just inserted, by their key uq_relay_event_relay_seq. */
+  /**
+   * The ids of events just inserted, by their key uq_relay_event_relay_seq (the cross product
+   * of relays and seqs may name other events too; only the inserted ones are looked up).
+   */
   private async readIds(sql: Sql, logged: LoggedEvent[]): Promise<void> {
-    const seqs = logged.map((e) => e.seq);
-    const rows = await sql.rows<{ id: number; seq: number }>(
-      `SELECT id, seq FROM relay_event WHERE relay_id = ? AND seq IN (${marks(seqs)})`,
-      [logged[0].relayId, ...seqs],
+    const relays = [...new Set(logged.map((e) => e.relayId))];
+    const seqs = [...new Set(logged.map((e) => e.seq))];
+    const rows = await sql.rows<{ id: number; relayId: string; seq: number }>(
+      `SELECT id, relay_id AS relayId, seq FROM relay_event WHERE relay_id IN (${marks(relays)}) AND seq IN (${marks(seqs)})`,
+      [...relays, ...seqs],
     );
-    const ids = new Map(rows.map((r) => [Number(r.seq), Number(r.id)]));
-    for (const e of logged) e.id = ids.get(e.seq) as number;
+    const ids = new Map(rows.map((r) => [`${r.relayId}\u0000${r.seq}`, Number(r.id)]));
+    for (const e of logged) e.id = ids.get(`${e.relayId}\u0000${e.seq}`) as number;
   }
 
   /** Every app's events after `afterId`, in log order: the feed each node follows. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database, Sql, SqlReader } from '../database/database.service';
-import { Table } from '../database/table';
+import { marks, Table } from '../database/table';
 import { LiveRoom, LiveStatus } from './live-room.entity';
 
 const ROOM = new Table<LiveRoom>('live_room', {
@@ -60,6 +60,30 @@ export class LiveRoomStore {
       if (room) rooms.push(room);
     }
     return rooms;
+  }
+
+  /** The rooms of these ids (any order; those not found are left out), without locks. */
+  async findAll(sql: SqlReader, appId: string, liveIds: readonly string[]): Promise<LiveRoom[]> {
+    if (liveIds.length === 0) return [];
+    return sql.rows<LiveRoom>(`${SELECT} WHERE live_id IN (${marks(liveIds)}) AND app_id = ?`, [
+      ...liveIds,
+      appId,
+    ]);
+  }
+
+  /**
+   * Claims each room for its relay with one statement, each only if still live and free; answers
+   * whether all were (if not, the caller rolls back: its reading of the rooms was overtaken).
+   */
+  async claimEach(sql: Sql, claims: ReadonlyMap<string, string>, now: number): Promise<boolean> {
+    const ids = [...claims.keys()].sort();
+    const changed = await sql.run(
+      `UPDATE live_room SET pk_id = CASE live_id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END, ` +
+        `updated_at = ? WHERE live_id IN (${marks(ids)}) ` +
+        "AND pk_id = '' AND live_status = ?",
+      [...ids.flatMap((id) => [id, claims.get(id)]), now, ...ids, LiveStatus.Live],
+    );
+    return changed === ids.length;
   }
 
   async setStatus(sql: Sql, room: LiveRoom): Promise<void> {

@@ -1,4 +1,4 @@
-import { pairs, stepTicket, Ticket, TicketAction, TicketState } from './match.machine';
+import { pairs, planPairs, stepTicket, Ticket, TicketAction, TicketState } from './match.machine';
 
 const T0 = 1_800_000_000_000;
 const ticket = (state: TicketState, extra: Partial<Ticket> = {}): Ticket => ({
@@ -71,5 +71,112 @@ describe('matchmaking ticket', () => {
     ['a matched ticket', { state: 'matched' }, 'bob', 'room_b', T0 + 1, false],
   ])('pairs with %s: %s', (_, extra, userId, roomId, now, expected) => {
     expect(pairs(ticket('waiting', extra), userId, roomId, now)).toBe(expected);
+  });
+});
+
+describe(planPairs.name, () => {
+  // Waiting tickets are written `user@room`, askers `user@room` too (or '-' for one refused
+  // before pairing); each expected pairing is a short code: `t0` paired with waiting[0], `a1`
+  // with asker 1, `wait`, `own0`, `same1`, `busy1` (its room went into asker 1's pair), `-`.
+  const waitingOf = (specs: string[]) =>
+    specs.map((spec, k) => {
+      const [userId, roomId] = spec.split('@');
+      return ticket('waiting', { matchId: `m${k}`, userId, roomId, createdAt: T0 + k });
+    });
+  const askersOf = (specs: string[]) =>
+    specs.map((spec) => {
+      if (spec === '-') return null;
+      const [userId, roomId] = spec.split('@');
+      return { userId, roomId };
+    });
+  const code = (p: ReturnType<typeof planPairs>['pairings'][number]): string => {
+    if (p === null) return '-';
+    switch (p.kind) {
+      case 'own':
+        return `own${p.ticket}`;
+      case 'same':
+        return `same${p.asker}`;
+      case 'busy':
+        return `busy${p.pairOf}`;
+      case 'pair':
+        return 'ticket' in p ? `t${p.ticket}` : `a${p.asker}`;
+      case 'wait':
+        return 'wait';
+    }
+  };
+
+  it.each([
+    [
+      'nobody waits: the first waits, the next pairs with it',
+      [],
+      ['a@1', 'b@2'],
+      [],
+      ['wait', 'a0'],
+    ],
+    ['the longest waiter first', ['w@9', 'x@8'], ['a@1'], [], ['t0']],
+    [
+      'a burst takes the waiting, then each other',
+      ['w@9'],
+      ['a@1', 'b@2', 'c@3'],
+      [],
+      ['t0', 'wait', 'a1'],
+    ],
+    ['an anchor never pairs with itself', ['a@9'], ['a@1'], [], ['wait']],
+    ['asking again answers the waiting ticket', ['a@1'], ['a@1'], [], ['own0']],
+    ['the same room twice in a burst: one ticket', [], ['a@1', 'a@1'], [], ['wait', 'same0']],
+    ['a room paired earlier in the burst is busy', ['w@9'], ['a@1', 'a@1'], [], ['t0', 'busy0']],
+    [
+      'a waiting room taken by an earlier pair is busy',
+      ['w@9'],
+      ['a@1', 'w@9'],
+      [],
+      ['t0', 'busy0'],
+    ],
+    [
+      'a waiting ticket whose room went is cancelled and skipped',
+      ['w@9', 'x@8'],
+      ['a@1'],
+      ['9'],
+      ['t1'],
+    ],
+    ['refused requests take no part', ['w@9'], ['-', 'a@1'], [], ['-', 't0']],
+    [
+      'a fresh ticket of the same anchor is skipped',
+      [],
+      ['a@1', 'a@2', 'b@3'],
+      [],
+      ['wait', 'wait', 'a0'],
+    ],
+  ])('%s', (_, waiting, askers, gone, expected) => {
+    const plan = planPairs(
+      waitingOf(waiting),
+      askersOf(askers),
+      new Map(gone.map((room) => [room, 'room_not_live' as const])),
+      T0 + 1000,
+    );
+    expect(plan.pairings.map(code)).toEqual(expected);
+    expect(plan.cancelled.map((c) => waiting[c.ticket].split('@')[1])).toEqual(gone);
+  });
+
+  it('never pairs an expired waiting ticket', () => {
+    const [stale] = waitingOf(['w@9']);
+    const plan = planPairs([{ ...stale, expiresAt: T0 }], askersOf(['a@1']), new Map(), T0 + 1);
+    expect(plan.pairings.map(code)).toEqual(['wait']);
+  });
+
+  it('pairs every ticket and room at most once in a large burst', () => {
+    const waiting = waitingOf(Array.from({ length: 30 }, (_, k) => `w${k}@w${k}`));
+    const askers = askersOf(Array.from({ length: 101 }, (_, i) => `u${i}@r${i}`));
+    const plan = planPairs(waiting, askers, new Map(), T0 + 1000);
+    const partners = plan.pairings.flatMap((p) =>
+      p?.kind === 'pair' ? ['ticket' in p ? `t${p.ticket}` : `a${p.asker}`] : [],
+    );
+    expect(new Set(partners).size).toBe(partners.length);
+    const waits = plan.pairings.filter((p) => p?.kind === 'wait').length;
+    const joined = partners.filter((p) => p.startsWith('a')).length;
+    expect({ pairs: partners.length, leftWaiting: waits - joined }).toEqual({
+      pairs: 30 + 35,
+      leftWaiting: 1,
+    });
   });
 });

@@ -8,10 +8,10 @@ import { inParallel } from '../common/in-parallel';
 import { Sweeper } from '../common/sweeper';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { Database, Sql, SqlReader } from '../database/database.service';
-import { LiveStatus } from '../live-room/live-room.entity';
+import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
 import { LiveRoomService } from '../live-room/live-room.service';
 import { LiveRoomStore } from '../live-room/live-room.store';
-import { StartRefused } from '../relay/relay-start';
+import { StartRequest } from '../relay/relay-start';
 import { RelayService } from '../relay/relay.service';
 import { Relay } from '../relay/relay.store';
 import {
@@ -22,7 +22,7 @@ import {
   PoolView,
   toTicketView,
 } from './match.dto';
-import { pairs, stepTicket, Ticket, TicketAction } from './match.machine';
+import { Pairing, PairPlan, planPairs, stepTicket, Ticket, TicketAction } from './match.machine';
 import { MatchStore } from './match.store';
 import { notLiveMessage } from '../live-room/live-room.silence';
 
@@ -73,77 +73,140 @@ export class MatchService {
 
   /**
    * The requests of one pool that arrived on this node while its previous transaction was in
-   * flight, in one transaction under one take of the pool's lock, in the order they arrived: a
-   * burst pairs its requests with each other and with the waiting tickets, one commit for all.
-   * A request refused (its room) is answered alone; the others go on.
+   * flight, in one transaction under one take of the pool's lock: they are paired as if they
+   * came one after another (planPairs), with the waiting tickets and with each other, and
+   * written with a few statements whatever their number. A request refused (its room) is
+   * answered alone; the others go on.
    */
   private matchBatch(items: PendingMatch[]): Promise<Outcome<MatchView>[]> {
     const { user, pool } = items[0];
+    const appId = user.appId;
     return this.db.transaction(async (sql) => {
-      await this.tickets.lockPool(sql, user.appId, pool);
+      await this.tickets.lockPool(sql, appId, pool);
       const now = this.clock.now();
-      const outcomes: Outcome<MatchView>[] = [];
-      for (const item of items) {
-        try {
-          outcomes.push({ ok: true, value: await this.matchOne(sql, item, now) });
-        } catch (error) {
-          // Refusals come before any write of the request; anything else undoes the batch.
-          if (!(error instanceof DomainError)) throw error;
-          outcomes.push({ ok: false, error });
-        }
+      const asked = [...new Set(items.map((item) => item.dto.room_id))];
+      const own = new Map(
+        (await this.tickets.waitingOfRooms(sql, appId, asked)).map((t) => [t.roomId, t]),
+      );
+      // Enough waiting tickets for every request, and a few more in case some rooms went; if
+      // a request would still wait while more tickets wait unread, read more.
+      for (let limit = items.length + CANDIDATES; ; limit *= 2) {
+        const waiting = await this.tickets.oldestWaiting(sql, appId, pool, now, limit);
+        const ids = [...new Set([...asked, ...waiting.map((t) => t.roomId)])];
+        const rooms = new Map(
+          (await this.rooms.findAll(sql, appId, ids)).map((room) => [room.liveId, room]),
+        );
+        const listed = new Set(waiting.map((t) => t.matchId));
+        const early = items.map((item): Outcome<MatchView> | null => {
+          const refused = refusalOfAsker(
+            item,
+            rooms.get(item.dto.room_id),
+            this.config.roomHeartbeatTimeoutS,
+          );
+          if (refused) return { ok: false, error: refused };
+          // A waiting ticket that pairing cannot touch (another pool's, or one past its time
+          // that the sweep has not reached) answers its room's request as it is.
+          const t = own.get(item.dto.room_id);
+          return t && !listed.has(t.matchId) ? { ok: true, value: toTicketView(t) } : null;
+        });
+        const askers = items.map((item, i) =>
+          early[i] ? null : { userId: item.user.userId, roomId: item.dto.room_id },
+        );
+        const plan = planPairs(waiting, askers, goneRooms(waiting, rooms), now);
+        if (waiting.length === limit && leftWaiting(plan.pairings) > 0) continue;
+        return this.carryOut(sql, items, early, plan, waiting, rooms, now);
       }
-      return outcomes;
     }, user);
   }
 
-  private async matchOne(
+  /** Writes a burst's plan (relays, new tickets, moved tickets) and answers each request. */
+  private async carryOut(
     sql: Sql,
-    { user, dto, pool }: PendingMatch,
+    items: PendingMatch[],
+    early: (Outcome<MatchView> | null)[],
+    plan: PairPlan,
+    waiting: Ticket[],
+    rooms: ReadonlyMap<string, LiveRoom>,
     now: number,
-  ): Promise<MatchView> {
-    const timeoutMs = (dto.timeout_s ?? this.config.match.timeoutS) * 1000;
-    const room = await this.rooms.find(sql, user.appId, dto.room_id);
-    if (!room) throw notFound(`room ${dto.room_id} not found`);
-    if (room.anchorId !== user.userId) {
-      throw forbidden(`you are not the anchor of room ${room.liveId}`);
-    }
-    if (room.liveStatus !== LiveStatus.Live) {
-      throw badStatus(notLiveMessage(room, this.config.roomHeartbeatTimeoutS));
-    }
-    if (room.pkId !== '') {
-      throw badStatus(`room ${room.liveId} is already in relay ${room.pkId}`);
-    }
-    const own = await this.tickets.waitingOf(sql, user.appId, room.liveId);
-    if (own !== null) return toTicketView(own);
-    const ticket: Ticket = {
-      matchId: `match_${randomUUID().replace(/-/g, '')}`,
-      appId: user.appId,
-      roomId: room.liveId,
-      userId: user.userId,
-      pool,
-      state: 'waiting',
-      reason: '',
-      relayId: '',
-      createdAt: now,
-      expiresAt: now + timeoutMs,
-      updatedAt: now,
-    };
-    for (;;) {
-      const candidates = (
-        await this.tickets.oldestWaiting(sql, user.appId, pool, now, CANDIDATES)
-      ).filter((t) => pairs(t, user.userId, room.liveId, now));
-      if (candidates.length === 0) {
-        await this.tickets.insert(sql, ticket);
-        return toTicketView(ticket);
+  ): Promise<Outcome<MatchView>[]> {
+    const fresh = items.map((item): Ticket => {
+      const timeoutMs = (item.dto.timeout_s ?? this.config.match.timeoutS) * 1000;
+      return {
+        matchId: `match_${randomUUID().replace(/-/g, '')}`,
+        appId: item.user.appId,
+        roomId: item.dto.room_id,
+        userId: item.user.userId,
+        pool: item.pool,
+        state: 'waiting',
+        reason: '',
+        relayId: '',
+        createdAt: now,
+        expiresAt: now + timeoutMs,
+        updatedAt: now,
+      };
+    });
+    const pairsAt: number[] = [];
+    const starts: StartRequest[] = [];
+    plan.pairings.forEach((p, i) => {
+      if (p?.kind !== 'pair') return;
+      const partner = 'ticket' in p ? waiting[p.ticket] : fresh[p.asker];
+      pairsAt.push(i);
+      starts.push({
+        appId: partner.appId,
+        caller: null,
+        initRoomId: partner.roomId,
+        receivers: [{ roomId: fresh[i].roomId, userId: fresh[i].userId }],
+        mode: 'auto',
+        durationS: null,
+        extends: {},
+        origin: 'match',
+      });
+    });
+    const opened = await this.relays.openAll(sql, starts, rooms);
+    const relayOf = new Map(pairsAt.map((i, n) => [i, opened[n]]));
+    const final = [...fresh];
+    const moved: Ticket[] = plan.cancelled.map(({ ticket, reason }) =>
+      this.moved(waiting[ticket], { kind: reason }, now),
+    );
+    /** The relay each matched request is in, and its index among the relay's rooms. */
+    const seat = new Map<number, { s: Relay; index: number }>();
+    for (const [i, s] of relayOf) {
+      const p = plan.pairings[i] as Extract<Pairing, { kind: 'pair' }>;
+      final[i] = this.moved(fresh[i], { kind: 'match', relayId: s.relayId }, now);
+      seat.set(i, { s, index: 1 });
+      if ('ticket' in p) {
+        moved.push(this.moved(waiting[p.ticket], { kind: 'match', relayId: s.relayId }, now));
+      } else {
+        final[p.asker] = this.moved(fresh[p.asker], { kind: 'match', relayId: s.relayId }, now);
+        seat.set(p.asker, { s, index: 0 });
       }
-      for (const partner of candidates) {
-        const s = await this.pair(sql, partner, ticket);
-        if (s === null) continue;
-        const matched = this.moved(ticket, { kind: 'match', relayId: s.relayId }, now);
-        await this.tickets.insert(sql, matched);
-        return { ...toTicketView(matched), ...this.tokensOf(s) };
-      }
     }
+    const made = plan.pairings.flatMap((p, i) =>
+      p?.kind === 'wait' || p?.kind === 'pair' ? [final[i]] : [],
+    );
+    await this.tickets.insertAll(sql, made);
+    await this.tickets.moveAll(sql, moved);
+    return plan.pairings.map((p, i): Outcome<MatchView> => {
+      if (p === null) return early[i] as Outcome<MatchView>;
+      switch (p.kind) {
+        case 'own':
+          return { ok: true, value: toTicketView(waiting[p.ticket]) };
+        case 'same':
+          return { ok: true, value: toTicketView(final[p.asker]) };
+        case 'busy': {
+          const s = (relayOf.get(p.pairOf) as Relay).relayId;
+          return {
+            ok: false,
+            error: badStatus(`room ${fresh[i].roomId} is already in relay ${s}`),
+          };
+        }
+        default: {
+          const at = seat.get(i);
+          const view = toTicketView(final[i]);
+          return { ok: true, value: at ? { ...view, ...this.tokensOf(at.s, at.index) } : view };
+        }
+      }
+    });
   }
 
   async get(user: ClientUser, matchId: string): Promise<MatchTicketView> {
@@ -191,40 +254,14 @@ export class MatchService {
   }
 
   /**
-   * Opens the relay of a waiting ticket's room (the initiator) and the caller's, in `sql`, and
-   * marks the waiting ticket matched. A waiting room that has gone (not live, in another relay)
-   * has its ticket cancelled and null is answered, to try the next; a refusal of the caller's
-   * own room is the request's.
+   * A matched request's answer: what an accept answers, for its room's place in the relay (the
+   * receiver, or the initiator when a later request of the same burst paired with it).
    */
-  private async pair(sql: Sql, partner: Ticket, ticket: Ticket): Promise<Relay | null> {
-    let s: Relay;
-    try {
-      s = await this.relays.open(sql, {
-        appId: ticket.appId,
-        caller: null,
-        initRoomId: partner.roomId,
-        receivers: [{ roomId: ticket.roomId, userId: ticket.userId }],
-        mode: 'auto',
-        durationS: null,
-        extends: {},
-        origin: 'match',
-      });
-    } catch (error) {
-      if (!(error instanceof StartRefused) || error.roomId !== partner.roomId) throw error;
-      const why = error.why === 'busy' ? 'room_busy' : 'room_not_live';
-      await this.tickets.move(sql, this.moved(partner, { kind: why }, this.clock.now()));
-      return null;
-    }
-    await this.tickets.move(
-      sql,
-      this.moved(partner, { kind: 'match', relayId: s.relayId }, s.createdAt),
-    );
-    return s;
-  }
-
-  /** The caller's answer once matched: what an accept answers (the receiver is the caller). */
-  private tokensOf(s: Relay): Pick<MatchView, 'relay_status' | 'relay_token' | 'relay_tokens'> {
-    const { relay_status, relay_token, relay_tokens } = this.relays.tokenView(s, 1);
+  private tokensOf(
+    s: Relay,
+    index: number,
+  ): Pick<MatchView, 'relay_status' | 'relay_token' | 'relay_tokens'> {
+    const { relay_status, relay_token, relay_tokens } = this.relays.tokenView(s, index);
     return { relay_status, relay_token, relay_tokens };
   }
 
@@ -253,4 +290,43 @@ export class MatchService {
     if (t !== undefined)
       await this.tickets.move(sql, this.moved(t, { kind: 'room_not_live' }, this.clock.now()));
   }
+}
+
+/** Why a request cannot ask with its room, as the start path would refuse it; null if it can. */
+function refusalOfAsker(
+  item: PendingMatch,
+  room: LiveRoom | undefined,
+  heartbeatTimeoutS: number,
+): DomainError | null {
+  if (!room) return notFound(`room ${item.dto.room_id} not found`);
+  if (room.anchorId !== item.user.userId) {
+    return forbidden(`you are not the anchor of room ${room.liveId}`);
+  }
+  if (room.liveStatus !== LiveStatus.Live) {
+    return badStatus(notLiveMessage(room, heartbeatTimeoutS));
+  }
+  if (room.pkId !== '') return badStatus(`room ${room.liveId} is already in relay ${room.pkId}`);
+  return null;
+}
+
+/** The waiting tickets whose room is no longer live, or is in a relay, and why. */
+function goneRooms(
+  waiting: Ticket[],
+  rooms: ReadonlyMap<string, LiveRoom>,
+): Map<string, 'room_busy' | 'room_not_live'> {
+  const gone = new Map<string, 'room_busy' | 'room_not_live'>();
+  for (const t of waiting) {
+    const room = rooms.get(t.roomId);
+    if (!room || room.liveStatus !== LiveStatus.Live) gone.set(t.roomId, 'room_not_live');
+    else if (room.pkId !== '') gone.set(t.roomId, 'room_busy');
+  }
+  return gone;
+}
+
+/** How many requests of a plan end up waiting (a `wait` that a later request paired with does not). */
+function leftWaiting(pairings: PairPlan['pairings']): number {
+  const joined = new Set(
+    pairings.flatMap((p) => (p?.kind === 'pair' && 'asker' in p ? [p.asker] : [])),
+  );
+  return pairings.filter((p, i) => p?.kind === 'wait' && !joined.has(i)).length;
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { ConcurrentUpdate, Database, Sql, SqlReader } from '../database/database.service';
-import { Statement, Table } from '../database/table';
+import { marks, Statement, Table } from '../database/table';
 import { Ticket } from './match.machine';
 
 /** A ticket's row: the ticket and the column that keeps a room to one waiting ticket. */
@@ -122,6 +122,41 @@ export class MatchStore {
       if (isDuplicateKey(error)) throw new ConcurrentUpdate();
       throw error;
     }
+  }
+
+  /** New tickets with one statement (see insert). */
+  async insertAll(sql: Sql, tickets: Ticket[]): Promise<void> {
+    if (tickets.length === 0) return;
+    try {
+      await sql.run(
+        INSERT.rows(tickets.length),
+        tickets.flatMap((t) => INSERT.params(row(t))),
+      );
+    } catch (error) {
+      if (isDuplicateKey(error)) throw new ConcurrentUpdate();
+      throw error;
+    }
+  }
+
+  /**
+   * Moves of waiting tickets out of waiting with one statement, each conditional on its ticket
+   * still waiting: if another request moved one first, the whole unit runs again.
+   */
+  async moveAll(sql: Sql, moved: Ticket[]): Promise<void> {
+    if (moved.length === 0) return;
+    const ids = moved.map((t) => t.matchId);
+    const pick = (of: (t: Ticket) => unknown) => ({
+      sql: `CASE match_id ${moved.map(() => 'WHEN ? THEN ?').join(' ')} END`,
+      params: moved.flatMap((t) => [t.matchId, of(t)]),
+    });
+    const set = [pick((t) => t.state), pick((t) => t.reason), pick((t) => t.relayId)];
+    const changed = await sql.run(
+      `UPDATE relay_match_ticket SET state = ${set[0].sql}, reason = ${set[1].sql}, ` +
+        `relay_id = ${set[2].sql}, waiting_room = NULL, updated_at = ? ` +
+        `WHERE match_id IN (${marks(ids)}) AND state = 'waiting'`,
+      [...set.flatMap((p) => p.params), moved[0].updatedAt, ...ids],
+    );
+    if (changed !== moved.length) throw new ConcurrentUpdate();
   }
 
   /** Writes a move of a waiting ticket; another request that moved it first makes this retry. */

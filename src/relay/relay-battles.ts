@@ -55,6 +55,13 @@ export interface BattleEvent {
   battle: NewestBattle;
 }
 
+/** A battle module's change, run in the transaction that holds the relay's row (`s`). */
+export type BattleWork<T> = (
+  sql: Sql,
+  s: Relay,
+  now: number,
+) => Promise<{ result: T; effects: BattleEffects }>;
+
 /** What a change of the relay does to its battles. */
 export interface BattleEffects {
   /** Recorded after the relay's own events, in order, each at the next seq. */

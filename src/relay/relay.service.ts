@@ -17,7 +17,7 @@ import {
   serializeExtends,
 } from '../common/extends.map';
 import { Coalescer, Outcome } from '../common/coalescer';
-import { inParallel } from '../common/in-parallel';
+import { sweepInTurns } from '../common/in-parallel';
 import { DEFAULT_PAGE_SIZE, readPage } from '../common/page';
 import { RequestIdentity } from '../common/request-identity';
 import { Sweeper } from '../common/sweeper';
@@ -25,7 +25,7 @@ import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { ConcurrentUpdate, Database, Sql } from '../database/database.service';
 import { EventLog } from '../event-log/event-log.service';
 import { KeepAnswer } from '../idempotency/idempotency.service';
-import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
+import { LiveRoom } from '../live-room/live-room.entity';
 import { LiveRoomService, RoomEndReason } from '../live-room/live-room.service';
 import { LiveRoomStore } from '../live-room/live-room.store';
 import {
@@ -45,7 +45,7 @@ import {
   toRelayView,
   UpdateExtendsDto,
 } from './relay.dto';
-import { BattleEffects, BattleEvent, NO_BATTLES, RelayBattles } from './relay-battles';
+import { BattleEvent, BattleWork, NO_BATTLES, RelayBattles } from './relay-battles';
 import { battleEvent, relayEvent, RelayEventBody } from './relay.events';
 import {
   Actor,
@@ -61,10 +61,9 @@ import {
   transition,
 } from './relay.machine';
 import { applyScore, initialScores, parseChange, ScoreChange } from './relay.score';
-import { StartRefused, StartRequest } from './relay-start';
+import { refusalOf, StartRequest } from './relay-start';
 import { Relay, RelayOrigin, RelayStore } from './relay.store';
 import { signRoomToken } from './relay-token';
-import { notLiveMessage } from '../live-room/live-room.silence';
 
 /**
  * An event a change records, with the relay as it is right after that event: one of the relay's
@@ -171,74 +170,94 @@ export class RelayService {
    * as it was; the rooms are locked in key order, so that overlapping starts queue.
    */
   async open(sql: Sql, request: StartRequest): Promise<Relay> {
-    const { appId, caller, initRoomId, receivers } = request;
-    const liveIds = [initRoomId, ...receivers.map((r) => r.roomId)];
-    const locked = await this.rooms.lockAll(sql, appId, liveIds);
+    const liveIds = [request.initRoomId, ...request.receivers.map((r) => r.roomId)];
+    const locked = await this.rooms.lockAll(sql, request.appId, liveIds);
     const byId = new Map(locked.map((room) => [room.liveId, room]));
-    const init = byId.get(initRoomId);
-    if (!init) throw new StartRefused(404, `room ${initRoomId} not found`, initRoomId, 'missing');
-    if (caller !== null && init.anchorId !== caller) {
-      throw new StartRefused(
-        403,
-        `you are not the anchor of room ${init.liveId}`,
-        initRoomId,
-        'not_anchor',
-      );
-    }
-    for (const r of receivers) {
-      if (byId.get(r.roomId)?.anchorId !== r.userId) {
-        const message = `room ${r.roomId} with anchor ${r.userId} not found`;
-        throw new StartRefused(404, message, r.roomId, 'missing');
-      }
-      if (r.userId === init.anchorId) {
-        const message = `${r.userId} is the anchor of ${initRoomId} too: an anchor takes part with one room`;
-        throw new StartRefused(400, message, r.roomId, 'not_anchor');
-      }
-    }
-    const rooms = liveIds.map((id) => byId.get(id) as LiveRoom);
-    for (const room of rooms) {
-      if (room.liveStatus !== LiveStatus.Live) {
-        const message = notLiveMessage(room, this.config.roomHeartbeatTimeoutS);
-        throw new StartRefused(601, message, room.liveId, 'not_live');
-      }
-    }
-    for (const room of rooms) {
-      if (room.pkId !== '') {
-        const message = `room ${room.liveId} is already in relay ${room.pkId}`;
-        throw new StartRefused(601, message, room.liveId, 'busy');
-      }
-    }
+    const refused = refusalOf(request, byId, this.config.roomHeartbeatTimeoutS);
+    if (refused) throw refused;
     const now = this.clock.now();
-    const members = [{ roomId: init.liveId, userId: init.anchorId }, ...receivers];
+    const opening = this.opening(request, byId, now);
+    // Locked and checked above, so a claim that fails is a race this database let through
+    // (one that does not hold row locks across nodes): the whole start runs again.
+    if (!(await this.rooms.claimAll(sql, liveIds, opening.s.relayId, now))) {
+      throw new ConcurrentUpdate();
+    }
+    return (await this.recordOpened(sql, [opening], now))[0];
+  }
+
+  /**
+   * Opens several relays at once (a burst of matches): one statement claims all their rooms,
+   * two write the sessions and one their events. The caller has read the rooms (`rooms`) under
+   * a lock that serialises such bursts; the claim re-checks each room, and one that moved since
+   * fails it, so the whole transaction runs again.
+   */
+  async openAll(
+    sql: Sql,
+    requests: StartRequest[],
+    rooms: ReadonlyMap<string, LiveRoom>,
+  ): Promise<Relay[]> {
+    if (requests.length === 0) return [];
+    const now = this.clock.now();
+    const claims = new Map<string, string>();
+    const openings = requests.map((request) => {
+      const refused = refusalOf(request, rooms, this.config.roomHeartbeatTimeoutS);
+      if (refused) throw refused;
+      const opening = this.opening(request, rooms, now);
+      for (const r of opening.s.rooms) {
+        if (claims.has(r.roomId)) throw new Error(`room ${r.roomId} opened twice at once`);
+        claims.set(r.roomId, opening.s.relayId);
+      }
+      return opening;
+    });
+    if (!(await this.rooms.claimEach(sql, claims, now))) throw new ConcurrentUpdate();
+    return this.recordOpened(sql, openings, now);
+  }
+
+  /** The session a valid start opens and the events of its opening, before anything is written. */
+  private opening(
+    request: StartRequest,
+    rooms: ReadonlyMap<string, LiveRoom>,
+    now: number,
+  ): { s: Relay; entries: Entry[] } {
+    const { initRoomId, receivers } = request;
+    const initUserId = (rooms.get(initRoomId) as LiveRoom).anchorId;
+    const members = [{ roomId: initRoomId, userId: initUserId }, ...receivers];
     const opened = openRelay(request.mode, request.durationS, now, this.timers, members);
     const s: Relay = {
       ...opened.next,
       id: 0,
       relayId: `relay_${randomUUID().replace(/-/g, '')}`,
-      appId,
-      initUserId: init.anchorId,
-      initRoomId: init.liveId,
+      appId: request.appId,
+      initUserId,
+      initRoomId,
       recvUserId: receivers[0].userId,
       recvRoomId: receivers[0].roomId,
       extends: request.extends,
-      scores: initialScores(liveIds),
+      scores: initialScores(members.map((m) => m.roomId)),
       battle: null,
       origin: request.origin,
       version: 0,
       updatedAt: now,
     };
-    // Locked and checked above, so a claim that fails is a race this database let through
-    // (one that does not hold row locks across nodes): the whole start runs again.
-    if (!(await this.rooms.claimAll(sql, liveIds, s.relayId, now))) throw new ConcurrentUpdate();
-    const created = { ...s, version: opened.effects.events.length };
-    await this.relays.insert(sql, created);
-    await this.append(
-      sql,
+    return {
       s,
-      opened.effects.events.map((e) => ({ state: { ...s, ...e.relay }, body: e })),
-      now,
+      entries: opened.effects.events.map((e) => ({ state: { ...s, ...e.relay }, body: e })),
+    };
+  }
+
+  /** Writes opened sessions and their events, then tells the open hooks of each. */
+  private async recordOpened(
+    sql: Sql,
+    openings: { s: Relay; entries: Entry[] }[],
+    now: number,
+  ): Promise<Relay[]> {
+    const created = openings.map(({ s, entries }) => ({ ...s, version: entries.length }));
+    await this.relays.insertAll(sql, created);
+    await this.events.appendAll(
+      sql,
+      openings.flatMap(({ s, entries }) => this.eventsOf(s, entries, now)),
     );
-    for (const hook of this.openHooks) await hook(sql, created);
+    for (const s of created) for (const hook of this.openHooks) await hook(sql, s);
     return created;
   }
 
@@ -479,19 +498,36 @@ export class RelayService {
     relayId: string,
     appId: string | null,
     who: RequestIdentity | undefined,
-    work: (sql: Sql, s: Relay, now: number) => Promise<{ result: T; effects: BattleEffects }>,
+    work: BattleWork<T>,
   ): Promise<T> {
+    return this.db.transaction(
+      async (sql) => this.battleChange(sql, await this.locked(sql, relayId, appId), work),
+      who,
+    );
+  }
+
+  /**
+   * For a sweep: changes the battle as `changeBattle` does, or, with `wait` false, answers
+   * false at once when another transaction holds the relay (see sweepInTurns).
+   */
+  sweepBattle(relayId: string, wait: boolean, work: BattleWork<void>): Promise<boolean> {
     return this.db.transaction(async (sql) => {
-      const s = await this.locked(sql, relayId, appId);
-      const now = this.clock.now();
-      const { result, effects } = await work(sql, s, now);
-      if (effects.events.length > 0) {
-        const next = { ...s, battle: effects.battle ?? s.battle };
-        const entries = effects.events.map((e): Entry => ({ state: next, battle: e }));
-        await this.commit(sql, s, next, entries, [], now);
-      }
-      return result;
-    }, who);
+      const s = await this.relays.find(sql, relayId, null, wait || 'skip');
+      if (s === null) return !wait;
+      await this.battleChange(sql, s, work);
+      return true;
+    });
+  }
+
+  private async battleChange<T>(sql: Sql, s: Relay, work: BattleWork<T>): Promise<T> {
+    const now = this.clock.now();
+    const { result, effects } = await work(sql, s, now);
+    if (effects.events.length > 0) {
+      const next = { ...s, battle: effects.battle ?? s.battle };
+      const entries = effects.events.map((e): Entry => ({ state: next, battle: e }));
+      await this.commit(sql, s, next, entries, [], now);
+    }
+    return result;
   }
 
   /** Server API: ends the session with reason `admin`. */
@@ -512,19 +548,22 @@ export class RelayService {
    */
   async expireDue(limit: number): Promise<number> {
     const due = await this.db.read((sql) => this.relays.findDue(sql, this.clock.now(), limit));
-    await inParallel(due, Sweeper.CONCURRENCY, (relayId) =>
+    await sweepInTurns(due, Sweeper.CONCURRENCY, (relayId, wait) =>
       this.db
         .transaction(async (sql) => {
-          const s = await this.relays.find(sql, relayId, null, true);
-          if (!s || s.deadlineAt === null || s.deadlineAt > this.clock.now()) return;
+          const s = await this.relays.find(sql, relayId, null, wait || 'skip');
+          if (s === null) return !wait;
+          if (s.deadlineAt === null || s.deadlineAt > this.clock.now()) return true;
           const next = await this.apply(sql, s, 'expire', 'system');
           if (next === s) {
             await this.relays.setDeadline(sql, s, nextDeadline(s, this.timers)?.at ?? null);
           }
+          return true;
         })
-        .catch((error: unknown) =>
-          this.logger.error(`expiring relay ${relayId} failed: ${String(error)}`),
-        ),
+        .catch((error: unknown) => {
+          this.logger.error(`expiring relay ${relayId} failed: ${String(error)}`);
+          return true;
+        }),
     );
     return due.length;
   }
@@ -584,14 +623,16 @@ export class RelayService {
   }
 
   private async append(sql: Sql, s: Relay, entries: Entry[], now: number): Promise<void> {
+    await this.events.appendAll(sql, this.eventsOf(s, entries, now));
+  }
+
+  /** The events of `entries`, made on `s` one after another (each at the next version). */
+  private eventsOf(s: Relay, entries: Entry[], now: number) {
     let version = s.version;
-    await this.events.appendAll(
-      sql,
-      entries.map((e) => {
-        const at: Relay = { ...e.state, version: ++version, updatedAt: now };
-        return 'body' in e ? relayEvent(at, e.body) : battleEvent(at, e.battle);
-      }),
-    );
+    return entries.map((e) => {
+      const at: Relay = { ...e.state, version: ++version, updatedAt: now };
+      return 'body' in e ? relayEvent(at, e.body) : battleEvent(at, e.battle);
+    });
   }
 
   private async endForRoom(sql: Sql, room: LiveRoom, reason: RoomEndReason): Promise<void> {

@@ -141,15 +141,16 @@ export class RelayStore {
     this.claimScores = (rows) => claim.rows(rows);
   }
 
+  /** `lock` 'skip': no row, without waiting, when another transaction holds it (sweeps). */
   async find(
     sql: SqlReader,
     relayId: string,
     appId: string | null,
-    lock = false,
+    lock: boolean | 'skip' = false,
   ): Promise<Relay | null> {
     const rows = await sql.rows<Relay>(
       `${SELECT} WHERE relay_id = ?${appId === null ? '' : ' AND app_id = ?'}` +
-        (lock ? this.db.forUpdate : ''),
+        (lock === 'skip' ? this.db.forUpdateSkipLocked : lock ? this.db.forUpdate : ''),
       appId === null ? [relayId] : [relayId, appId],
     );
     return rows.length === 0 ? null : RELAY.read(rows[0]);
@@ -158,13 +159,42 @@ export class RelayStore {
   /** The session and a member row for each of its anchors. */
   async insert(sql: Sql, s: Relay): Promise<void> {
     const id = await sql.insert(INSERT.sql, INSERT.params(s));
-    const members = s.rooms.map((r): Member => ({
-      appId: s.appId,
-      userId: r.userId,
-      sessionId: id,
-      role: r.role,
-      roomId: r.roomId,
-    }));
+    await this.insertMembers(sql, [s], () => id);
+  }
+
+  /**
+   * Several sessions with two statements and a read: the ids of a multi-row insert need not be
+   * consecutive (interleaved auto-increment on a multi-primary cluster), so the members' session
+   * ids are read back by relay id.
+   */
+  async insertAll(sql: Sql, sessions: Relay[]): Promise<void> {
+    if (sessions.length === 1) return this.insert(sql, sessions[0]);
+    await sql.run(
+      INSERT.rows(sessions.length),
+      sessions.flatMap((s) => INSERT.params(s)),
+    );
+    const rows = await sql.rows<{ id: number; relayId: string }>(
+      `SELECT id, relay_id AS relayId FROM relay_session WHERE relay_id IN (${marks(sessions)})`,
+      sessions.map((s) => s.relayId),
+    );
+    const ids = new Map(rows.map((r) => [r.relayId, Number(r.id)]));
+    await this.insertMembers(sql, sessions, (s) => ids.get(s.relayId) as number);
+  }
+
+  private async insertMembers(
+    sql: Sql,
+    sessions: Relay[],
+    idOf: (s: Relay) => number,
+  ): Promise<void> {
+    const members = sessions.flatMap((s) =>
+      s.rooms.map((r): Member => ({
+        appId: s.appId,
+        userId: r.userId,
+        sessionId: idOf(s),
+        role: r.role,
+        roomId: r.roomId,
+      })),
+    );
     await sql.run(
       INSERT_MEMBERS.rows(members.length),
       members.flatMap((m) => INSERT_MEMBERS.params(m)),

@@ -150,6 +150,39 @@ describe('random PK', () => {
     }
   });
 
+  it('answers a burst arriving together as if one came after another', async () => {
+    const pool = newPool();
+    const anchors = await Promise.all(Array.from({ length: 6 }, () => anchor(t)));
+    const idle = await anchor(t, { live: false });
+    const answers = await Promise.all([
+      ...anchors.map((a) => ask(a, { pool })),
+      ask(idle, { pool }),
+      ask(anchors[0], { pool }),
+    ]);
+    expectError(answers[6], 409, 601);
+    const byRoom = new Map<string, string>();
+    for (const [i, a] of anchors.entries()) {
+      const answer = expectOk(answers[i]);
+      const mine = expectOk(
+        await t.call('GET', `/client/relay/match/${answer.match_id}`, { token: a.token }),
+      );
+      expect(mine).toMatchObject({ room_id: a.liveId, state: 'matched' });
+      const s = await session(mine.relay_id);
+      const partner = [s.init_room_id, s.recv_room_id].find((r: string) => r !== a.liveId);
+      byRoom.set(a.liveId, partner);
+      // A matched answer carries the tokens for the caller's own place in the relay.
+      if (answer.state === 'matched') {
+        expect(answer.relay_tokens).toEqual([
+          { room_id: partner, relay_token: answer.relay_token },
+        ]);
+      }
+    }
+    for (const [roomId, partner] of byRoom) expect(byRoom.get(partner)).toBe(roomId);
+    const again = answers[7];
+    if (again.body.code === 0) expect(again.body.data.room_id).toBe(anchors[0].liveId);
+    else expectError(again, 409, 601);
+  });
+
   describe('a ticket stops waiting', () => {
     it('when its anchor cancels it; a repeat answers it as it is, a matched one is 601', async () => {
       const pool = newPool();
