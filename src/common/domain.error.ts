@@ -60,7 +60,7 @@ export const ERRORS = {
   601: {
     status: 409,
     when: 'not allowed in the current status',
-    message: 'cannot accept a relay in status 6',
+    message: 'cannot accept a relay in status 6 (relay ended: invite_timeout)',
   },
   602: { status: 500, when: 'database error', message: 'database error' },
 } as const;

@@ -48,7 +48,7 @@ describe('README random PK', () => {
     });
     expect(token.relay_tokens.map((x: any) => x.room_id)).toEqual([roomB.live_id]);
     expect([joined.relay_status, stopped.relay_status]).toEqual([4, 6]);
-  });
+  }, 120_000);
 
   it('is the same script in the Chinese quick start, comments aside', () => {
     const [english] = codeBlocks(

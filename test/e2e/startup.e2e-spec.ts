@@ -45,7 +45,7 @@ describe('startup', () => {
         '',
       ].join('\n'),
     );
-  });
+  }, 90_000);
 
   it('names a MySQL database that does not exist in one line, with no stack trace', async () => {
     // The MariaDB of the MySQL run (CI starts it for both runs), or the usual local one.
@@ -66,7 +66,7 @@ describe('startup', () => {
       level: 'fatal',
       msg: `database "${missing}" does not exist on ${server.host}: create it (CREATE DATABASE ${missing} CHARACTER SET utf8mb4) or fix DATABASE_URL`,
     });
-  });
+  }, 90_000);
 
   it('refuses development keys with NODE_ENV=production', async () => {
     const { code, output } = await runTypeScript('src/main.ts', [], {
