@@ -3,7 +3,6 @@ import { ExtendsMap } from '../common/extends.map';
 import { LiveRoom, LiveStatus } from '../live-room/live-room.entity';
 import { notLiveMessage } from '../live-room/live-room.silence';
 import { RelayOrigin } from './relay.store';
-import { notLiveMessage } from '../live-room/live-room.silence';
 
 /** A start, from the client API, the server API or matchmaking, as the start path takes it. */
 export interface StartRequest {
