@@ -9,6 +9,7 @@ export default tseslint.config(
       'test-output/',
       'data/',
       'jest.config.js',
+      'test/sequencer.js',
       'eslint.config.mjs',
     ],
   },

@@ -78,6 +78,7 @@ if (unknown.length > 0) {
 }
 
 module.exports = {
+  testSequencer: '<rootDir>/test/sequencer.js',
   projects:
     selected.length === 0 ? projects : projects.filter((p) => selected.includes(p.displayName)),
   testTimeout: 30000,
