@@ -8,31 +8,20 @@
  * The npm scripts choose projects with TEST_PROJECTS (comma-separated names; unset: all) rather
  * than --selectProjects, which takes a list and so swallowed a path appended by
  * `npm test -- <path>` as one more project name, running every suite.
- * Jest 29 cannot require() ES modules, and @fastify/static (Swagger UI's file server) pulls in
- * the ESM-only content-disposition 3, so that one package is compiled to CommonJS by Babel.
  */
-const transform = {
-  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
-  '/node_modules/content-disposition/.+\\.js$': [
-    'babel-jest',
-    { babelrc: false, configFile: false, plugins: ['@babel/plugin-transform-modules-commonjs'] },
-  ],
-};
-const transformIgnorePatterns = ['/node_modules/(?!content-disposition/)'];
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 const projects = [
   {
     displayName: 'unit',
     testMatch: ['<rootDir>/src/**/*.spec.ts'],
     transform,
-    transformIgnorePatterns,
     testEnvironment: 'node',
   },
   {
     displayName: 'medium',
     testMatch: ['<rootDir>/test/medium/**/*.medium-spec.ts'],
     transform,
-    transformIgnorePatterns,
     testEnvironment: 'node',
   },
   {
@@ -41,7 +30,6 @@ const projects = [
     // testTimeout is global in Jest 29; e2e specs get their longer one from this file.
     setupFilesAfterEnv: ['<rootDir>/test/utils/e2e-setup.ts'],
     transform,
-    transformIgnorePatterns,
     testEnvironment: 'node',
   },
   {
@@ -54,14 +42,12 @@ const projects = [
       '<rootDir>/test/e2e/timers-multinode.e2e-spec.ts',
     ],
     transform,
-    transformIgnorePatterns,
     testEnvironment: 'node',
   },
   {
     displayName: 'browser',
     testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
     transform,
-    transformIgnorePatterns,
     testEnvironment: 'node',
   },
 ];
