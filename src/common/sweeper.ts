@@ -100,3 +100,18 @@ export abstract class SweepingWorker implements OnApplicationBootstrap, OnModule
     return this.sweeper.stop();
   }
 }
+
+/** A sweeping worker whose whole work is one call of a service: the due work of one kind. */
+export class DueWorker extends SweepingWorker {
+  protected constructor(
+    name: string,
+    intervalMs: number,
+    private readonly due: (limit: number) => Promise<number>,
+  ) {
+    super(name, intervalMs);
+  }
+
+  protected sweep(limit: number): Promise<number> {
+    return this.due(limit);
+  }
+}
