@@ -106,6 +106,21 @@ async function freshClusterDatabase(base: string): Promise<FreshDatabase> {
     await c.end();
   };
   await admin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  // Another node may apply the CREATE a moment after the first answered, and an app attached to
+  // it would then fail to connect ("Unknown database"): each node is asked, with a causal read.
+  for (const host of hosts) {
+    const c = await createConnection(`mysql://root@${host}/`);
+    try {
+      await c.query('SET SESSION wsrep_sync_wait = 1');
+      const [rows] = await c.query(
+        'SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+        [name],
+      );
+      if ((rows as unknown[]).length !== 1) throw new Error(`database ${name} not on ${host}`);
+    } finally {
+      await c.end();
+    }
+  }
   return {
     url: base.replace(/\/[^/?#]*(?=[?#]|$)/, `/${name}`),
     drop: () => admin(`DROP DATABASE IF EXISTS \`${name}\``),
