@@ -8,13 +8,12 @@
  * gateway that cuts streams.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { NO_TIMERS, relay, RelayFixture, tokenFor, uniqueUser } from '../factories';
 import { codeBlocks, readRepoFile, section } from '../utils/markdown';
 import { qiniuSignV2 } from '../utils/qiniu-sdk';
-import { Spawned, spawnProcess } from '../utils/spawned-process';
+import { Spawned, spawnProcess, unusedPort } from '../utils/spawned-process';
 import { SseClient, SseMessage } from '../utils/sse-client';
 import { startTestApp, TestApp } from '../utils/test-app';
 
@@ -22,17 +21,6 @@ const NGINX = '/usr/sbin/nginx';
 const SHOWN = 'docs/gateway/nginx.conf';
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const TRACEPARENT = `00-${TRACE}-b7ad6b7169203331-01`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** `text` with `from` replaced by `to`, failing when `from` is not there to replace. */
 function changed(text: string, from: string, to: string): string {
@@ -83,7 +71,7 @@ describe('behind nginx under /relay/ (docs/gateway/nginx.conf)', () => {
       STREAM_KEEPALIVE_S: '2',
     });
     dir = mkdtempSync(join(tmpdir(), 'relay-nginx-'));
-    const port = await freePort();
+    const port = await unusedPort();
     gateway = `http://127.0.0.1:${port}`;
     const shown = readRepoFile(SHOWN);
     const relayConf = changed(shown, 'proxy_read_timeout 3600s;', 'proxy_read_timeout 3s;');

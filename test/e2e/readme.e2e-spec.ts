@@ -3,7 +3,7 @@
  * started server, and neither the README nor docs/ points at anything a clone does not have.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { unusedPort } from '../utils/spawned-process';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, relative } from 'node:path';
 import {
@@ -20,17 +20,6 @@ import { startTestApp, TestApp } from '../utils/test-app';
 import { tokenFor } from '../factories';
 
 const WALK_THROUGH = 'A scored PK, start to winner';
-
-/** A port nothing listens on: bound for a moment, then let go. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const answersOf = (run: BashRun) =>
   run.stdout
@@ -139,7 +128,7 @@ describe('README walk-through', () => {
   });
 
   it('stops at the first request when no service answers at the address, and runs nothing after it', async () => {
-    const nobody = `http://127.0.0.1:${await closedPort()}`;
+    const nobody = `http://127.0.0.1:${await unusedPort()}`;
     const run = await runBash(walkThrough(), {
       cwd: elsewhere,
       env: {

@@ -5,21 +5,10 @@
  * a delivery is marked failed says so. One app in this file: Nest's logger is process-wide, so
  * the lines of a second app would land in the first one's log.
  */
-import { createServer } from 'node:net';
+import { unusedPort } from '../utils/spawned-process';
 import { NO_TIMERS, relay, relayEvents } from '../factories';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { startWebhookReceiver, WebhookReceiver } from '../utils/webhook-receiver';
-
-/** A port nothing listens on: bound for a moment, then let go. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -38,7 +27,7 @@ describe('failed webhook attempts in the log', () => {
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver({ fallback: 500 });
-    nobody = `http://127.0.0.1:${await closedPort()}/hooks`;
+    nobody = `http://127.0.0.1:${await unusedPort()}/hooks`;
     t = await startTestApp({
       ...NO_TIMERS,
       ROOM_HEARTBEAT_TIMEOUT_S: '0',

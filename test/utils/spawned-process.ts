@@ -134,3 +134,15 @@ export function portFree(port: number): Promise<boolean> {
     );
   });
 }
+
+/** A port of 127.0.0.1 that nothing listens on now: bound for a moment, then let go. */
+export function unusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
