@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** A request's place in a W3C Trace Context trace (https://www.w3.org/TR/trace-context/). */
 export interface TraceContext {
@@ -37,14 +37,30 @@ export function parseTraceparent(
 }
 
 /**
+ * Random bytes for ids, drawn from a pool filled 4 KiB at a time: asking the system for 24
+ * bytes on every request cost about a twelfth of a relay read's CPU.
+ */
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+
+function randomHex(bytes: number): string {
+  if (used + bytes > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  used += bytes;
+  return pool.toString('hex', used - bytes, used);
+}
+
+/**
  * The trace of a request: the caller's, with a span of this service in it, when its
  * `traceparent` is valid; otherwise a new trace, sampled, since its id is logged.
  */
 export function traceOf(header: string | string[] | undefined): TraceContext {
-  const spanId = randomBytes(8).toString('hex');
+  const spanId = randomHex(8);
   const parent = parseTraceparent(header);
   if (parent === null) {
-    return { traceId: randomBytes(16).toString('hex'), spanId, parentId: null, flags: '01' };
+    return { traceId: randomHex(16), spanId, parentId: null, flags: '01' };
   }
   return { traceId: parent.traceId, spanId, parentId: parent.parentId, flags: parent.flags };
 }
