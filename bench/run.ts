@@ -46,9 +46,10 @@ Settings are environment variables:
   BENCH_CONNECTIONS  concurrent connections (default 32)
   BENCH_WARMUP_S     warm-up seconds of each measurement (default 3)
   BENCH_DURATION_S   measured seconds (default 12)
-  BENCH_SUBSCRIBERS  event streams of the fan-out scenario (default 10000)
+  BENCH_SUBSCRIBERS  event streams of the fan-out scenario (default 20000)
   BENCH_CPU_PROF     a directory: our server runs with --cpu-prof and writes its profile
-                     there when the run ends (open it in Chrome DevTools or VS Code)
+                     there when the run ends (open it in Chrome DevTools or VS Code), the
+                     ceiling's in its ceiling/ folder
 `;
 
 /** Answers --help and refuses anything else before the build, which takes a while. */
@@ -1831,7 +1832,12 @@ async function main(): Promise<void> {
     ? {
         name: 'ceiling',
         port: CEILING_PORT,
-        child: startProcess(['dist/bench/ceiling.js'], CEILING_PORT),
+        child: startProcess(
+          CPU_PROF_DIR
+            ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}/ceiling`, 'dist/bench/ceiling.js']
+            : ['dist/bench/ceiling.js'],
+          CEILING_PORT,
+        ),
       }
     : null;
   if (ceiling) {

