@@ -6,6 +6,7 @@ import { Strategy } from 'passport-jwt';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { IDENTIFIER_PATTERN } from '../common/identifier';
 import { ClientUser, DEFAULT_APP_ID } from './client-user';
+import { VerifiedTokens } from './verified-tokens';
 
 interface ClientClaims {
   UserId?: unknown;
@@ -128,24 +129,48 @@ function toClientUser(request: FastifyRequest, claims: ClientClaims): ClientUser
   };
 }
 
-@Injectable()
-export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    super(strategyOptions(config, tokenFromHeader));
-  }
+/**
+ * Passport's JWT check, with the tokens it verified remembered (VerifiedTokens): a request whose
+ * token was verified before and has not expired is let through with those claims; any other
+ * goes through passport-jwt as always, and its claims are remembered once they are valid.
+ */
+function rememberingStrategy(name: string, tokenOf: (request: FastifyRequest) => string | null) {
+  class Remembering extends PassportStrategy(Strategy, name) {
+    private readonly verified = new VerifiedTokens<ClientClaims>();
 
-  validate(request: FastifyRequest, claims: ClientClaims): ClientUser {
-    return toClientUser(request, claims);
+    constructor(config: AppConfig) {
+      super(strategyOptions(config, tokenOf));
+    }
+
+    // passport's types say Express; under Fastify it hands over the Fastify request.
+    override authenticate(request: Parameters<Strategy['authenticate']>[0], options?: object) {
+      const fastifyRequest = request as unknown as FastifyRequest;
+      const token = tokenOf(fastifyRequest);
+      const claims = token === null ? undefined : this.verified.get(token, Date.now());
+      if (claims === undefined) return super.authenticate(request, options);
+      this.success(toClientUser(fastifyRequest, claims));
+    }
+
+    validate(request: FastifyRequest, claims: ClientClaims): ClientUser {
+      const user = toClientUser(request, claims);
+      const token = tokenOf(request);
+      if (token !== null) this.verified.remember(token, claims);
+      return user;
+    }
+  }
+  return Remembering;
+}
+
+@Injectable()
+export class JwtStrategy extends rememberingStrategy('jwt', tokenFromHeader) {
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    super(config);
   }
 }
 
 @Injectable()
-export class JwtStreamStrategy extends PassportStrategy(Strategy, 'jwt-stream') {
+export class JwtStreamStrategy extends rememberingStrategy('jwt-stream', tokenFromHeaderOrQuery) {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    super(strategyOptions(config, tokenFromHeaderOrQuery));
-  }
-
-  validate(request: FastifyRequest, claims: ClientClaims): ClientUser {
-    return toClientUser(request, claims);
+    super(config);
   }
 }

@@ -189,6 +189,27 @@ describe('authentication (docs/api.md, "Authentication")', () => {
       const jwt = tokenFor(t, uniqueUser(), { expiresAt: nowS() - 60 });
       expectError(await createRoom(`Bearer ${jwt}`), 401, 499);
     });
+
+    it('answers 499 to a token it accepted before, from the second its exp names', async () => {
+      const user = uniqueUser();
+      const expiresAt = nowS() + 2;
+      const jwt = tokenFor(t, user, { expiresAt });
+      // Accepted twice: the second answer comes from the tokens it has verified.
+      expectOk(await createRoom(`Bearer ${jwt}`));
+      const again = await createRoom(jwt);
+      expectOk(again);
+      expect(again.body.data.anchor_id).toBe(user);
+      await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 20));
+      expectError(await createRoom(`Bearer ${jwt}`), 401, 499);
+    });
+
+    it('refuses a token that differs from an accepted one only in its signature', async () => {
+      const jwt = tokenFor(t, uniqueUser());
+      expectOk(await createRoom(`Bearer ${jwt}`));
+      const [header, payload, signature] = jwt.split('.');
+      const other = signature.startsWith('A') ? `B${signature.slice(1)}` : `A${signature.slice(1)}`;
+      expectError(await createRoom(`Bearer ${header}.${payload}.${other}`), 401, 401);
+    });
   });
 
   describe('server API Qiniu MAC', () => {
