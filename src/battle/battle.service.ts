@@ -170,7 +170,7 @@ export class BattleService implements RelayBattles {
           const topOf = await this.topsFor(sql, stored, now);
           const step = advance(stored, now, topOf);
           if (step.kind === 'unchanged') return { result: undefined, effects: { events: [] } };
-          return { result: undefined, effects: await this.save(sql, stored, step, now, true) };
+          return { result: undefined, effects: this.save(sql, stored, step, now, true) };
         })
         .catch((error: unknown) => {
           this.logger.error(`moving the battle of relay ${relayId} failed: ${String(error)}`);
@@ -187,7 +187,7 @@ export class BattleService implements RelayBattles {
     return new Scorer(stored, s.relayId, {
       topsFor: (b, at) => this.topsFor(sql, b, at),
       addGifts: (gifts) => this.contributions.add(sql, gifts),
-      save: async (b) => {
+      save: (b) => {
         if (stored === null) return;
         const next: StoredBattle = {
           ...stored,
@@ -196,7 +196,7 @@ export class BattleService implements RelayBattles {
           version: stored.version + 1,
           updatedAt: this.clock.now(),
         };
-        await this.battles.update(sql, next, stored.version);
+        this.battles.update(sql, next, stored.version);
       },
       eventsOf: (specs) => this.eventsOf(s.relayId, specs),
     });
@@ -232,7 +232,7 @@ export class BattleService implements RelayBattles {
     let closing: BattleEffects = { events: [] };
     if (previous !== null) {
       const due = advance(previous, now, await this.topsFor(sql, previous, now));
-      if (due.kind === 'moved') closing = await this.save(sql, previous, due, now, false);
+      if (due.kind === 'moved') closing = this.save(sql, previous, due, now, false);
       if (due.kind === 'unchanged' || isOpen(due.next)) {
         throw new DomainError(601, `battle ${previous.battleNo} of this relay is still open`);
       }
@@ -266,7 +266,7 @@ export class BattleService implements RelayBattles {
       version: 1,
       updatedAt: now,
     };
-    await this.battles.insert(sql, stored);
+    this.battles.insert(sql, stored);
     const view = toBattleView(s.relayId, opened.next);
     return {
       result: view,
@@ -308,7 +308,7 @@ export class BattleService implements RelayBattles {
       return { result: toBattleView(s.relayId, stored), effects: { events: [] } };
     }
     const newest = battleNo === s.battle?.battle_no;
-    const effects = await this.save(sql, stored, step, now, newest);
+    const effects = this.save(sql, stored, step, now, newest);
     return { result: toBattleView(s.relayId, step.next), effects };
   }
 
@@ -316,13 +316,13 @@ export class BattleService implements RelayBattles {
    * Writes a battle's move and answers its events for the relay, each with the battle as it was
    * right after it; `newest`: the battle the session shows, which the relay then shows as moved.
    */
-  private async save(
+  private save(
     sql: Sql,
     stored: StoredBattle,
     step: { next: Battle; events: BattleEventSpec[]; due: number | null },
     now: number,
     newest: boolean,
-  ): Promise<BattleEffects> {
+  ): BattleEffects {
     const next: StoredBattle = {
       ...stored,
       ...step.next,
@@ -330,7 +330,7 @@ export class BattleService implements RelayBattles {
       version: stored.version + 1,
       updatedAt: now,
     };
-    await this.battles.update(sql, next, stored.version);
+    this.battles.update(sql, next, stored.version);
     const events = this.eventsOf(stored.relayId, step.events);
     return newest ? { events, battle: toBattleView(stored.relayId, step.next) } : { events };
   }
@@ -420,8 +420,8 @@ function positionOf(cursor: string): RankPosition {
 /** What a Scorer needs of the service: database work, in the scores' transaction. */
 interface ScorerPorts {
   topsFor(b: StoredBattle, at: number): Promise<(roomId: string) => Contributor | null>;
-  addGifts(gifts: Contribution[]): Promise<void>;
-  save(b: Battle): Promise<void>;
+  addGifts(gifts: Contribution[]): void;
+  save(b: Battle): void;
   eventsOf(specs: BattleEventSpec[]): BattleEvent[];
 }
 
@@ -457,7 +457,7 @@ class Scorer implements BattleScorer {
     if (b === null || this.stored === null) return [];
     let topOf: (roomId: string) => Contributor | null = () => null;
     if (maySettle(b, at)) {
-      await this.flushGifts();
+      this.flushGifts();
       topOf = await this.ports.topsFor({ ...this.stored, ...b }, at);
     }
     const step = advance(b, at, topOf);
@@ -496,9 +496,9 @@ class Scorer implements BattleScorer {
       : null;
   }
 
-  async finish(): Promise<void> {
-    await this.flushGifts();
-    if (this.changed && this.current !== null) await this.ports.save(this.current);
+  finish(): void {
+    this.flushGifts();
+    if (this.changed && this.current !== null) this.ports.save(this.current);
   }
 
   private moveTo(b: Battle): void {
@@ -525,10 +525,10 @@ class Scorer implements BattleScorer {
     });
   }
 
-  private async flushGifts(): Promise<void> {
+  private flushGifts(): void {
     if (this.gifts.size === 0) return;
     const gifts = [...this.gifts.values()];
     this.gifts.clear();
-    await this.ports.addGifts(gifts);
+    this.ports.addGifts(gifts);
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConcurrentUpdate, Sql, SqlReader } from '../database/database.service';
+import { Sql, SqlReader } from '../database/database.service';
 import { Table } from '../database/table';
 import { Battle } from './battle.machine';
 
@@ -69,17 +69,13 @@ export class BattleStore {
     return rows.length === 0 ? null : BATTLE.read(rows[0]);
   }
 
-  async insert(sql: Sql, b: StoredBattle): Promise<void> {
-    await sql.run(INSERT.sql, INSERT.params(b));
+  insert(sql: Sql, b: StoredBattle): void {
+    sql.later(INSERT.sql, INSERT.params(b));
   }
 
   /** Writes `next` over the row read at version `read`. */
-  async update(sql: Sql, next: StoredBattle, read: number): Promise<void> {
-    const changed = await sql.run(
-      UPDATE.sql,
-      UPDATE.params(next, next.relayId, next.battleNo, read),
-    );
-    if (changed !== 1) throw new ConcurrentUpdate();
+  update(sql: Sql, next: StoredBattle, read: number): void {
+    sql.later(UPDATE.sql, UPDATE.params(next, next.relayId, next.battleNo, read), { changes: 1 });
   }
 
   /** The relay's battles, newest first; served by the primary key. */

@@ -61,9 +61,9 @@ export class ContributionStore {
     this.addSql = (rows) => INSERT.rows(rows) + upsert;
   }
 
-  async add(sql: Sql, gifts: Contribution[]): Promise<void> {
+  add(sql: Sql, gifts: Contribution[]): void {
     if (gifts.length === 0) return;
-    await sql.run(
+    sql.later(
       this.addSql(gifts.length),
       gifts.flatMap((g) => INSERT.params(g)),
     );

@@ -80,6 +80,10 @@ export async function databaseOptions(
       connectorPackage: 'mysql2' as const,
       ...address,
       charset: 'utf8mb4_unicode_ci',
+      // A unit of work sends its deferred writes with its next statement or its COMMIT in one
+      // packet (Database, Sql.later). Every value reaches SQL as a `?` parameter that mysql2
+      // escapes, never spliced into the text, so no input can add a statement of its own.
+      multipleStatements: true,
       // Times are BIGINT milliseconds: plain numbers are exact far beyond any date we store.
       supportBigNumbers: false,
       bigNumberStrings: false,

@@ -6,7 +6,13 @@ import { APP_CONFIG, AppConfig } from '../config/app.config';
 import { identityFields, RequestIdentity } from '../common/request-identity';
 import { Metrics } from '../observability/metrics.service';
 import { hostDown } from './database.hosts';
-import { backoffMs, MAX_ATTEMPTS, RetryReason, retryReason } from './database.retry';
+import {
+  backoffMs,
+  ConcurrentUpdate,
+  MAX_ATTEMPTS,
+  RetryReason,
+  retryReason,
+} from './database.retry';
 
 export { ConcurrentUpdate } from './database.retry';
 
@@ -21,10 +27,37 @@ export interface Sql extends SqlReader {
   run(sql: string, params?: unknown[]): Promise<number>;
   /** Runs an INSERT and answers the auto-increment id it generated. */
   insert(sql: string, params?: unknown[]): Promise<number>;
+  /**
+   * A write the unit does not wait for: it goes to the database with the unit's next statement
+   * or with its COMMIT, in one round trip, in the order written. `changes`: the rows it must
+   * change, else the unit fails as a ConcurrentUpdate, before COMMIT is sent; `inserted` is told
+   * the auto-increment id it generated, before any afterCommit callback runs. A write that fails
+   * fails the unit, as any statement does.
+   */
+  later(sql: string, params: unknown[], expect?: LaterExpect): void;
   /** Runs `callback` once this transaction has committed; never if it rolls back. */
   afterCommit(callback: () => void): void;
   /** The request this unit serves (what it writes was caused by it); none for background work. */
   readonly cause: RequestIdentity | undefined;
+}
+
+/** What a deferred write (Sql.later) must do, or what is to be told of it. */
+export interface LaterExpect {
+  changes?: number;
+  inserted?: (id: number) => void;
+}
+
+/** A write queued by Sql.later, its parameters already in its text. */
+interface Deferred {
+  text: string;
+  expect?: LaterExpect;
+}
+
+/** Checks a deferred write's answer against what it had to do (see Sql.later). */
+function settle(deferred: Deferred, affected: number, insertId: number): void {
+  const { changes, inserted } = deferred.expect ?? {};
+  if (changes !== undefined && affected !== changes) throw new ConcurrentUpdate();
+  inserted?.(insertId);
 }
 
 /**
@@ -208,6 +241,13 @@ export class Database {
     connection.release();
   }
 
+  /**
+   * One unit on a MySQL connection. START TRANSACTION and the writes queued by `later` travel
+   * with the next statement, and the last of them with COMMIT, as one multi-statement packet:
+   * each round trip with a row lock held is time every other writer of that row waits (a hot
+   * relay's score changes wrote eight statements and a COMMIT under its lock). A queued write
+   * that must change some number of rows is checked before COMMIT is sent.
+   */
   private async mysqlUnit<T>(
     work: (sql: Sql) => Promise<T>,
     who: RequestIdentity | undefined,
@@ -215,24 +255,45 @@ export class Database {
   ): Promise<T> {
     const connection = await this.connection();
     const committed: (() => void)[] = [];
+    const pending: Deferred[] = [{ text: 'START TRANSACTION' }];
+    let begun = false;
+    const send = async <R>(statement: string | null): Promise<R> => {
+      const batch = pending.splice(0);
+      const texts = batch.map((d) => d.text);
+      if (statement !== null) texts.push(statement);
+      begun = true;
+      if (texts.length === 1) {
+        const result = await query<R>(connection, texts[0]);
+        if (batch.length === 1) settleResult(batch[0], result);
+        return result;
+      }
+      const results = await query<unknown[]>(connection, texts.join(';\n'));
+      batch.forEach((d, i) => settleResult(d, results[i]));
+      return results[results.length - 1] as R;
+    };
+    const format = (sql: string, params?: unknown[]) =>
+      params === undefined ? sql : connection.format(sql, params);
     try {
-      await query(connection, 'START TRANSACTION');
       try {
         const result = await work({
-          rows: <R>(sql: string, params?: unknown[]) => query<R[]>(connection, sql, params),
+          rows: <R>(sql: string, params?: unknown[]) => send<R[]>(format(sql, params)),
           run: async (sql, params) =>
-            (await query<ResultSetHeader>(connection, sql, params)).affectedRows,
+            (await send<ResultSetHeader>(format(sql, params))).affectedRows,
           insert: async (sql, params) =>
-            Number((await query<ResultSetHeader>(connection, sql, params)).insertId),
+            Number((await send<ResultSetHeader>(format(sql, params))).insertId),
+          later: (sql, params, expect) => pending.push({ text: format(sql, params), expect }),
           afterCommit: (callback) => committed.push(callback),
           cause: who,
         });
+        // Writes whose changes are checked are answered before COMMIT is sent with the rest.
+        if (pending.some((d) => d.expect?.changes !== undefined)) await send(null);
         phase.at = 'committing';
-        await query(connection, 'COMMIT');
+        // A unit that sent nothing has nothing to commit.
+        if (begun || pending.length > 1) await send('COMMIT');
         for (const callback of committed) this.afterCommit(callback, who);
         return result;
       } catch (error) {
-        await query(connection, 'ROLLBACK').catch(() => undefined);
+        if (begun) await query(connection, 'ROLLBACK').catch(() => undefined);
         this.discardIfBroken(connection, error);
         throw error;
       }
@@ -254,7 +315,9 @@ export class Database {
       await runner.query('BEGIN IMMEDIATE');
       const committed: (() => void)[] = [];
       try {
-        const result = await work(wrap(runner, committed, who));
+        const sql = wrap(runner, committed, who);
+        const result = await work(sql);
+        await sql.flush();
         phase.at = 'committing';
         await runner.query('COMMIT');
         for (const callback of committed) this.afterCommit(callback, who);
@@ -295,16 +358,44 @@ function query<T>(on: Pool | PoolConnection, sql: string, params?: unknown[]): P
   );
 }
 
+/** A deferred write's answer from mysql2: a ResultSetHeader (START TRANSACTION's too). */
+function settleResult(deferred: Deferred, result: unknown): void {
+  const header = result as Partial<ResultSetHeader>;
+  settle(deferred, header.affectedRows ?? 0, Number(header.insertId ?? 0));
+}
+
+/**
+ * SQLite has no round trips to save: a deferred write runs, in order, just before the unit's
+ * next statement or its COMMIT (flush).
+ */
 function wrap(
   runner: QueryRunner,
   committed: (() => void)[],
   cause: RequestIdentity | undefined,
-): Sql {
+): Sql & { flush(): Promise<void> } {
+  const pending: { sql: string; params: unknown[]; expect?: LaterExpect }[] = [];
+  const flush = async () => {
+    for (const { sql, params, expect } of pending.splice(0)) {
+      const result = await runner.query(sql, params, true);
+      settle({ text: sql, expect }, result.affected ?? 0, Number(result.raw));
+    }
+  };
   return {
     cause,
-    rows: (sql, params) => runner.query(sql, params),
-    run: async (sql, params) => (await runner.query(sql, params, true)).affected ?? 0,
-    insert: async (sql, params) => Number((await runner.query(sql, params, true)).raw),
+    rows: async <R>(sql: string, params?: unknown[]) => {
+      await flush();
+      return (await runner.query(sql, params)) as R[];
+    },
+    run: async (sql, params) => {
+      await flush();
+      return (await runner.query(sql, params, true)).affected ?? 0;
+    },
+    insert: async (sql, params) => {
+      await flush();
+      return Number((await runner.query(sql, params, true)).raw);
+    },
+    later: (sql, params, expect) => pending.push({ sql, params, expect }),
     afterCommit: (callback) => committed.push(callback),
+    flush,
   };
 }

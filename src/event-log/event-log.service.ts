@@ -164,14 +164,23 @@ export class EventLog {
   async appendAll(sql: Sql, events: NewEvent[]): Promise<LoggedEvent[]> {
     if (events.length === 0) return [];
     const logged = events.map((e): LoggedEvent => ({ ...e, id: 0, data: JSON.stringify(e.data) }));
-    if (logged.length === 1) {
+    // Without hooks nothing in the transaction needs the events' ids: the insert goes with
+    // the COMMIT, and the ids are known when the committed listeners are told.
+    if (this.appendHooks.length === 0 && logged.length === 1) {
+      sql.later(INSERT.sql, INSERT.params(logged[0]), { inserted: (id) => (logged[0].id = id) });
+    } else if (this.appendHooks.length === 0) {
+      sql.later(
+        INSERT.rows(logged.length),
+        logged.flatMap((e) => INSERT.params(e)),
+      );
+    } else if (logged.length === 1) {
       logged[0].id = await sql.insert(INSERT.sql, INSERT.params(logged[0]));
     } else {
       await sql.run(
         INSERT.rows(logged.length),
         logged.flatMap((e) => INSERT.params(e)),
       );
-      if (this.appendHooks.length > 0) await this.readIds(sql, logged);
+      await this.readIds(sql, logged);
     }
     for (const hook of this.appendHooks) await hook(sql, logged);
     sql.afterCommit(() =>

@@ -82,7 +82,7 @@ export class LiveRoomService {
           heartbeatAt: now,
           updatedAt: now,
         });
-        await this.rooms.setStatus(sql, room);
+        this.rooms.setStatus(sql, room);
       }
       return toRoomView(room);
     }, user);
@@ -123,7 +123,7 @@ export class LiveRoomService {
   private async endLive(sql: Sql, room: LiveRoom, reason: RoomEndReason): Promise<void> {
     const now = this.clock.now();
     Object.assign(room, { liveStatus: LiveStatus.Stopped, endAt: now, updatedAt: now });
-    await this.rooms.setStatus(sql, room);
+    this.rooms.setStatus(sql, room);
     for (const handler of this.roomEnded) await handler(sql, room, reason);
     // Its relay, if any, has let it go.
     room.pkId = '';

@@ -86,8 +86,8 @@ export class LiveRoomStore {
     return changed === ids.length;
   }
 
-  async setStatus(sql: Sql, room: LiveRoom): Promise<void> {
-    await sql.run(SET_STATUS.sql, SET_STATUS.params(room, room.liveId));
+  setStatus(sql: Sql, room: LiveRoom): void {
+    sql.later(SET_STATUS.sql, SET_STATUS.params(room, room.liveId));
   }
 
   /** Answers whether the live room of this anchor took the heartbeat. */
@@ -139,12 +139,13 @@ export class LiveRoomStore {
   }
 
   /** Frees the rooms that this relay still holds, in the same order and by key, as lockAll. */
-  async release(sql: Sql, liveIds: readonly string[], relayId: string, now: number): Promise<void> {
+  release(sql: Sql, liveIds: readonly string[], relayId: string, now: number): void {
     for (const liveId of inKeyOrder(liveIds)) {
-      await sql.run(
-        "UPDATE live_room SET pk_id = '', updated_at = ? WHERE live_id = ? AND pk_id = ?",
-        [now, liveId, relayId],
-      );
+      sql.later("UPDATE live_room SET pk_id = '', updated_at = ? WHERE live_id = ? AND pk_id = ?", [
+        now,
+        liveId,
+        relayId,
+      ]);
     }
   }
 }

@@ -31,7 +31,8 @@ export interface BattleScorer {
   inPlay(at: number): BattleScores | null;
   /** The newest battle once this transaction has moved or scored it, else null (as read). */
   readonly battle: NewestBattle | null;
-  finish(sql: Sql): Promise<void>;
+  /** Queues the writes of what was kept (Sql.later), sent with the transaction's COMMIT. */
+  finish(sql: Sql): void;
 }
 
 /** The battle a score change counted for: its number and its rooms' scores after it. */
@@ -86,7 +87,7 @@ export const NO_BATTLES: RelayBattles = {
       take: () => undefined,
       inPlay: () => null,
       battle: null,
-      finish: () => Promise.resolve(),
+      finish: () => undefined,
     }),
   moved: () => Promise.resolve({ events: [] }),
 };

@@ -486,8 +486,8 @@ export class RelayService {
         state = { ...state, battle: e.battle };
         entries.push({ state, battle: e });
       }
-      await this.relays.claimScoreIds(sql, relayId, claimed, now);
-      await scorer.finish(sql);
+      this.relays.claimScoreIds(sql, relayId, claimed, now);
+      scorer.finish(sql);
       if (entries.length > 0) await this.commit(sql, s, state, entries, [], now);
       return outcomes;
     }, items[0].who);
@@ -620,8 +620,8 @@ export class RelayService {
     now: number,
   ): Promise<Relay> {
     const written: Relay = { ...next, version: s.version + entries.length, updatedAt: now };
-    await this.relays.update(sql, written, s.version);
-    if (released.length > 0) await this.rooms.release(sql, released, s.relayId, now);
+    this.relays.update(sql, written, s.version);
+    if (released.length > 0) this.rooms.release(sql, released, s.relayId, now);
     await this.append(sql, s, entries, now);
     return written;
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ExtendsMap } from '../common/extends.map';
-import { ConcurrentUpdate, Database, Sql, SqlReader } from '../database/database.service';
+import { Database, Sql, SqlReader } from '../database/database.service';
 import { marks, Table } from '../database/table';
 import { RelaySnapshot, RelayStatus } from './relay.machine';
 import { Scores } from './relay.score';
@@ -159,7 +159,7 @@ export class RelayStore {
   /** The session and a member row for each of its anchors. */
   async insert(sql: Sql, s: Relay): Promise<void> {
     const id = await sql.insert(INSERT.sql, INSERT.params(s));
-    await this.insertMembers(sql, [s], () => id);
+    this.insertMembers(sql, [s], () => id);
   }
 
   /**
@@ -178,14 +178,10 @@ export class RelayStore {
       sessions.map((s) => s.relayId),
     );
     const ids = new Map(rows.map((r) => [r.relayId, Number(r.id)]));
-    await this.insertMembers(sql, sessions, (s) => ids.get(s.relayId) as number);
+    this.insertMembers(sql, sessions, (s) => ids.get(s.relayId) as number);
   }
 
-  private async insertMembers(
-    sql: Sql,
-    sessions: Relay[],
-    idOf: (s: Relay) => number,
-  ): Promise<void> {
+  private insertMembers(sql: Sql, sessions: Relay[], idOf: (s: Relay) => number): void {
     const members = sessions.flatMap((s) =>
       s.rooms.map((r): Member => ({
         appId: s.appId,
@@ -195,7 +191,7 @@ export class RelayStore {
         roomId: r.roomId,
       })),
     );
-    await sql.run(
+    sql.later(
       INSERT_MEMBERS.rows(members.length),
       members.flatMap((m) => INSERT_MEMBERS.params(m)),
     );
@@ -205,9 +201,8 @@ export class RelayStore {
    * Writes `next` over the row read at version `read`. The row is already locked on MySQL; the
    * version condition is what keeps the write correct should it ever not be.
    */
-  async update(sql: Sql, next: Relay, read: number): Promise<void> {
-    const changed = await sql.run(UPDATE.sql, UPDATE.params(next, next.id, read));
-    if (changed !== 1) throw new ConcurrentUpdate();
+  update(sql: Sql, next: Relay, read: number): void {
+    sql.later(UPDATE.sql, UPDATE.params(next, next.id, read), { changes: 1 });
   }
 
   /** Which of `scoreIds` the relay has used already. */
@@ -225,14 +220,14 @@ export class RelayStore {
    * primary key still decides: should another writer have used one meanwhile (a database that
    * does not hold the lock across nodes), the whole change runs again and finds it used.
    */
-  async claimScoreIds(sql: Sql, relayId: string, scoreIds: string[], now: number): Promise<void> {
+  claimScoreIds(sql: Sql, relayId: string, scoreIds: string[], now: number): void {
     if (scoreIds.length === 0) return;
     const rows = scoreIds.map((scoreId): ScoreIdRow => ({ relayId, scoreId, createdAt: now }));
-    const inserted = await sql.run(
+    sql.later(
       this.claimScores(rows.length),
       rows.flatMap((row) => CLAIM_SCORE.params(row)),
+      { changes: rows.length },
     );
-    if (inserted !== rows.length) throw new ConcurrentUpdate();
   }
 
   /** Sessions whose next timer is due, oldest first; served by idx_relay_session_deadline. */
