@@ -182,8 +182,21 @@ export class BattleService implements RelayBattles {
 
   // The relay's side (RelayBattles).
 
-  async scoring(sql: Sql, s: Relay): Promise<BattleScorer> {
-    const stored = await this.newestOpen(sql, s);
+  /**
+   * Reads the relay's newest battle along with the relay's own row (one packet), so that the
+   * scorer is ready once the relay is; the relay shows its newest battle, so this is the battle
+   * it names, read again by its number in the one case it would not be.
+   */
+  async scoring(sql: Sql, relayId: string): Promise<(s: Relay) => Promise<BattleScorer>> {
+    const newest = await this.battles.newest(sql, relayId);
+    return async (s) => {
+      const named = s.battle === null ? null : s.battle.battle_no;
+      const stored = newest?.battleNo === named ? openOf(newest) : await this.newestOpen(sql, s);
+      return this.scorer(sql, s, stored);
+    };
+  }
+
+  private scorer(sql: Sql, s: Relay, stored: StoredBattle | null): BattleScorer {
     return new Scorer(stored, s.relayId, {
       topsFor: (b, at) => this.topsFor(sql, b, at),
       addGifts: (gifts) => this.contributions.add(sql, gifts),
@@ -531,4 +544,9 @@ class Scorer implements BattleScorer {
     this.gifts.clear();
     this.ports.addGifts(gifts);
   }
+}
+
+/** The battle if it is still open (not ended): the only one scores and moves go to. */
+function openOf(b: StoredBattle | null): StoredBattle | null {
+  return b === null || b.phase === 'ended' ? null : b;
 }

@@ -69,6 +69,15 @@ export class BattleStore {
     return rows.length === 0 ? null : BATTLE.read(rows[0]);
   }
 
+  /** The relay's battle with the highest number, or null; served by the primary key. */
+  async newest(sql: SqlReader, relayId: string): Promise<StoredBattle | null> {
+    const rows = await sql.rows<StoredBattle>(
+      `${SELECT} WHERE relay_id = ? ORDER BY battle_no DESC LIMIT 1`,
+      [relayId],
+    );
+    return rows.length === 0 ? null : BATTLE.read(rows[0]);
+  }
+
   insert(sql: Sql, b: StoredBattle): void {
     sql.later(INSERT.sql, INSERT.params(b));
   }

@@ -242,11 +242,12 @@ export class Database {
   }
 
   /**
-   * One unit on a MySQL connection. START TRANSACTION and the writes queued by `later` travel
-   * with the next statement, and the last of them with COMMIT, as one multi-statement packet:
-   * each round trip with a row lock held is time every other writer of that row waits (a hot
-   * relay's score changes wrote eight statements and a COMMIT under its lock). A queued write
-   * that must change some number of rows is checked before COMMIT is sent.
+   * One unit on a MySQL connection. The statements a unit issues in one turn of the event loop
+   * (those of a Promise.all), with START TRANSACTION and the writes queued by `later`, travel as
+   * one multi-statement packet, run in the order issued; the last queued writes travel with
+   * COMMIT. Each round trip made with a row lock held is time every other writer of that row
+   * waits: a hot relay's score changes made ten of them under its lock, and make three. A queued
+   * write that must change some number of rows is checked before COMMIT is sent.
    */
   private async mysqlUnit<T>(
     work: (sql: Sql) => Promise<T>,
@@ -254,46 +255,29 @@ export class Database {
     phase: { at: Phase },
   ): Promise<T> {
     const connection = await this.connection();
+    const packets = new Packets(connection);
     const committed: (() => void)[] = [];
-    const pending: Deferred[] = [{ text: 'START TRANSACTION' }];
-    let begun = false;
-    const send = async <R>(statement: string | null): Promise<R> => {
-      const batch = pending.splice(0);
-      const texts = batch.map((d) => d.text);
-      if (statement !== null) texts.push(statement);
-      begun = true;
-      if (texts.length === 1) {
-        const result = await query<R>(connection, texts[0]);
-        if (batch.length === 1) settleResult(batch[0], result);
-        return result;
-      }
-      const results = await query<unknown[]>(connection, texts.join(';\n'));
-      batch.forEach((d, i) => settleResult(d, results[i]));
-      return results[results.length - 1] as R;
-    };
     const format = (sql: string, params?: unknown[]) =>
       params === undefined ? sql : connection.format(sql, params);
     try {
       try {
         const result = await work({
-          rows: <R>(sql: string, params?: unknown[]) => send<R[]>(format(sql, params)),
+          rows: <R>(sql: string, params?: unknown[]) => packets.statement<R[]>(format(sql, params)),
           run: async (sql, params) =>
-            (await send<ResultSetHeader>(format(sql, params))).affectedRows,
+            (await packets.statement<ResultSetHeader>(format(sql, params))).affectedRows,
           insert: async (sql, params) =>
-            Number((await send<ResultSetHeader>(format(sql, params))).insertId),
-          later: (sql, params, expect) => pending.push({ text: format(sql, params), expect }),
+            Number((await packets.statement<ResultSetHeader>(format(sql, params))).insertId),
+          later: (sql, params, expect) => packets.later(format(sql, params), expect),
           afterCommit: (callback) => committed.push(callback),
           cause: who,
         });
-        // Writes whose changes are checked are answered before COMMIT is sent with the rest.
-        if (pending.some((d) => d.expect?.changes !== undefined)) await send(null);
+        await packets.checkedWrites();
         phase.at = 'committing';
-        // A unit that sent nothing has nothing to commit.
-        if (begun || pending.length > 1) await send('COMMIT');
+        await packets.commit();
         for (const callback of committed) this.afterCommit(callback, who);
         return result;
       } catch (error) {
-        if (begun) await query(connection, 'ROLLBACK').catch(() => undefined);
+        if (packets.close()) await query(connection, 'ROLLBACK').catch(() => undefined);
         this.discardIfBroken(connection, error);
         throw error;
       }
@@ -358,6 +342,94 @@ function query<T>(on: Pool | PoolConnection, sql: string, params?: unknown[]): P
   );
 }
 
+/** A statement waiting for its packet: a write queued by `later`, or one the unit awaits. */
+interface Queued extends Deferred {
+  answer?: { resolve(result: unknown): void; reject(error: unknown): void };
+}
+
+/**
+ * The packets of one MySQL unit (see mysqlUnit): statements wait in `pending` until the end of
+ * the turn in which they were issued, or until COMMIT, and go together.
+ */
+class Packets {
+  private readonly pending: Queued[] = [{ text: 'START TRANSACTION' }];
+  private begun = false;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(private readonly connection: PoolConnection) {}
+
+  statement<R>(text: string): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.pending.push({ text, answer: { resolve: resolve, reject } });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      // Failures reach the statements' own promises; this one only ends the turn's packet.
+      queueMicrotask(() => void this.flush().catch(() => undefined));
+    });
+  }
+
+  later(text: string, expect?: LaterExpect): void {
+    this.pending.push({ text, expect });
+  }
+
+  /**
+   * Sends the queued writes up to the last whose changes are checked, so that COMMIT follows
+   * only if they hold; the writes after it wait for COMMIT.
+   */
+  async checkedWrites(): Promise<void> {
+    let count = this.pending.length;
+    while (count > 0 && this.pending[count - 1].expect?.changes === undefined) count--;
+    if (count > 0) await this.flush(count);
+  }
+
+  /** COMMIT, with the writes still queued; nothing at all for a unit that wrote nothing. */
+  async commit(): Promise<void> {
+    if (!this.begun && this.pending.length === 1) return;
+    this.pending.push({ text: 'COMMIT' });
+    await this.flush();
+  }
+
+  /** Drops what was not sent; answers whether a transaction was begun (and needs a ROLLBACK). */
+  close(): boolean {
+    this.closed = true;
+    for (const q of this.pending.splice(0)) q.answer?.reject(new Error('transaction ended'));
+    return this.begun;
+  }
+
+  private async flush(count = this.pending.length): Promise<void> {
+    this.scheduled = false;
+    if (this.closed) return;
+    const batch = this.pending.splice(0, count);
+    if (batch.length === 0) return;
+    this.begun = true;
+    let results: unknown[];
+    try {
+      const text = batch.map((q) => q.text).join(';\n');
+      const result = await query<unknown>(this.connection, text);
+      results = batch.length === 1 ? [result] : (result as unknown[]);
+    } catch (error) {
+      for (const q of batch) q.answer?.reject(error);
+      throw error;
+    }
+    let failure: Error | undefined;
+    batch.forEach((q, i) => {
+      try {
+        settleResult(q, results[i]);
+      } catch (error) {
+        failure ??= error instanceof Error ? error : new Error(String(error));
+      }
+    });
+    // A queued write that did not hold fails every statement of its packet: the unit must not
+    // go on from reads that its own failed write came before.
+    for (const [i, q] of batch.entries()) {
+      if (failure === undefined) q.answer?.resolve(results[i]);
+      else q.answer?.reject(failure);
+    }
+    if (failure !== undefined) throw failure;
+  }
+}
+
 /** A deferred write's answer from mysql2: a ResultSetHeader (START TRANSACTION's too). */
 function settleResult(deferred: Deferred, result: unknown): void {
   const header = result as Partial<ResultSetHeader>;
@@ -366,7 +438,8 @@ function settleResult(deferred: Deferred, result: unknown): void {
 
 /**
  * SQLite has no round trips to save: a deferred write runs, in order, just before the unit's
- * next statement or its COMMIT (flush).
+ * next statement or its COMMIT (flush). Statements issued together (a Promise.all) run one
+ * after another in the order issued, as they would in one MySQL packet.
  */
 function wrap(
   runner: QueryRunner,
@@ -374,28 +447,27 @@ function wrap(
   cause: RequestIdentity | undefined,
 ): Sql & { flush(): Promise<void> } {
   const pending: { sql: string; params: unknown[]; expect?: LaterExpect }[] = [];
-  const flush = async () => {
-    for (const { sql, params, expect } of pending.splice(0)) {
-      const result = await runner.query(sql, params, true);
-      settle({ text: sql, expect }, result.affected ?? 0, Number(result.raw));
-    }
+  let tail: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(step: () => Promise<T>): Promise<T> => {
+    const result = tail.then(async () => {
+      for (const { sql, params, expect } of pending.splice(0)) {
+        const written = await runner.query(sql, params, true);
+        settle({ text: sql, expect }, written.affected ?? 0, Number(written.raw));
+      }
+      return step();
+    });
+    tail = result.catch(() => undefined);
+    return result;
   };
   return {
     cause,
-    rows: async <R>(sql: string, params?: unknown[]) => {
-      await flush();
-      return (await runner.query(sql, params)) as R[];
-    },
-    run: async (sql, params) => {
-      await flush();
-      return (await runner.query(sql, params, true)).affected ?? 0;
-    },
-    insert: async (sql, params) => {
-      await flush();
-      return Number((await runner.query(sql, params, true)).raw);
-    },
+    rows: <R>(sql: string, params?: unknown[]) =>
+      inTurn(async () => (await runner.query(sql, params)) as R[]),
+    run: (sql, params) => inTurn(async () => (await runner.query(sql, params, true)).affected ?? 0),
+    insert: (sql, params) =>
+      inTurn(async () => Number((await runner.query(sql, params, true)).raw)),
     later: (sql, params, expect) => pending.push({ sql, params, expect }),
     afterCommit: (callback) => committed.push(callback),
-    flush,
+    flush: () => inTurn(() => Promise.resolve()),
   };
 }

@@ -10,8 +10,12 @@ import { NewestBattle, Relay } from './relay.store';
  * RelayService.changeBattle, in the relay's transaction.
  */
 export interface RelayBattles {
-  /** The battle's side of the score changes of one transaction on `s` (see BattleScorer). */
-  scoring(sql: Sql, s: Relay): Promise<BattleScorer>;
+  /**
+   * The battle's side of the score changes of one transaction on the relay (see BattleScorer):
+   * its reads are issued at once, beside the relay's own (one round trip), and the scorer is
+   * made from them once the relay's row `s` is read.
+   */
+  scoring(sql: Sql, relayId: string): Promise<(s: Relay) => Promise<BattleScorer>>;
   /** `after` is `before` moved by its machine (ended, or rooms left): the open battle follows. */
   moved(sql: Sql, before: Relay, after: Relay, now: number): Promise<BattleEffects>;
 }
@@ -81,13 +85,15 @@ export interface BattleShare {
 /** The relay without battles: every score is the relay's alone. */
 export const NO_BATTLES: RelayBattles = {
   scoring: () =>
-    Promise.resolve({
-      advanceTo: () => Promise.resolve([]),
-      share: (request) => ({ change: request.change, inPlay: null }),
-      take: () => undefined,
-      inPlay: () => null,
-      battle: null,
-      finish: () => undefined,
-    }),
+    Promise.resolve(() =>
+      Promise.resolve({
+        advanceTo: () => Promise.resolve([]),
+        share: (request) => ({ change: request.change, inPlay: null }),
+        take: () => undefined,
+        inPlay: () => null,
+        battle: null,
+        finish: () => undefined,
+      }),
+    ),
   moved: () => Promise.resolve({ events: [] }),
 };

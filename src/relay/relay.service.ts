@@ -404,14 +404,18 @@ export class RelayService {
    */
   private scoreBatch(relayId: string, items: PendingScore[]): Promise<Outcome<ScoreView>[]> {
     return this.db.transaction(async (sql) => {
-      const s = await this.locked(sql, relayId, null);
+      // One round trip: the relay's lock, then (under it) its used score ids and its battle.
+      const [s, used, scoring] = await Promise.all([
+        this.locked(sql, relayId, null),
+        this.relays.usedScoreIds(
+          sql,
+          relayId,
+          items.flatMap((item) => item.dto.score_id ?? []),
+        ),
+        this.battles.scoring(sql, relayId),
+      ]);
       const now = this.clock.now();
-      const used = await this.relays.usedScoreIds(
-        sql,
-        relayId,
-        items.flatMap((item) => item.dto.score_id ?? []),
-      );
-      const scorer = await this.battles.scoring(sql, s);
+      const scorer = await scoring(s);
       const out = s.rooms.filter((r) => !isIn(r)).map((r) => r.roomId);
       const entries: Entry[] = [];
       const claimed: string[] = [];
