@@ -352,8 +352,7 @@ const CHECK_FAILED = 'checked write changed other rows';
 
 function checkFailed(error: unknown): boolean {
   const driverError = (error instanceof QueryFailedError ? error.driverError : error) as
-    | { errno?: number; sqlMessage?: string }
-    | undefined;
+    { errno?: number; sqlMessage?: string } | undefined;
   return driverError?.errno === 1644 && driverError.sqlMessage === CHECK_FAILED;
 }
 
