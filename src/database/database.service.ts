@@ -277,6 +277,7 @@ export class Database {
         await packets.checkedWrites();
         phase.at = 'committing';
         await packets.commit();
+        packets.close();
         for (const callback of committed) this.afterCommit(callback, who);
         return result;
       } catch (error) {
@@ -295,25 +296,28 @@ export class Database {
     phase: { at: Phase },
   ): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
+    const committed: (() => void)[] = [];
+    const sql = wrap(runner, committed, who);
     try {
       await runner.connect();
       // IMMEDIATE takes the write lock up front: a deferred transaction that later needs it
       // fails at once with SQLITE_BUSY when another process holds it, instead of waiting.
       await runner.query('BEGIN IMMEDIATE');
-      const committed: (() => void)[] = [];
       try {
-        const sql = wrap(runner, committed, who);
         const result = await work(sql);
         await sql.flush();
         phase.at = 'committing';
         await runner.query('COMMIT');
+        sql.end();
         for (const callback of committed) this.afterCommit(callback, who);
         return result;
       } catch (error) {
+        sql.end();
         await runner.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
     } finally {
+      sql.end();
       await runner.release();
     }
   }
@@ -390,6 +394,8 @@ class Packets {
 
   statement<R>(text: string): Promise<R> {
     return new Promise<R>((resolve, reject) => {
+      // A statement issued after the unit ended (by work it left running) is refused, not kept.
+      if (this.closed) return reject(new Error('transaction ended'));
       this.pending.push({ text, answer: { resolve: resolve, reject } });
       if (this.scheduled) return;
       this.scheduled = true;
@@ -399,6 +405,7 @@ class Packets {
   }
 
   later(text: string, expect?: LaterExpect): void {
+    if (this.closed) return;
     // A compound statement answers no insert id, so a write that wants its id is not wrapped.
     if (expect?.changes === undefined || expect.inserted !== undefined || !this.checksInServer) {
       this.pending.push({ text, expect });
@@ -490,12 +497,15 @@ function wrap(
   runner: QueryRunner,
   committed: (() => void)[],
   cause: RequestIdentity | undefined,
-): Sql & { flush(): Promise<void> } {
+): Sql & { flush(): Promise<void>; end(): void } {
   const pending: { sql: string; params: unknown[]; expect?: LaterExpect }[] = [];
   let tail: Promise<unknown> = Promise.resolve();
   // A deferred write's failure stays the unit's, as on MySQL (see Packets.failure).
   let failure: Error | undefined;
+  let ended = false;
   const writeDeferred = async () => {
+    // A statement issued after the unit ended (by work it left running) is refused.
+    if (ended) throw new Error('transaction ended');
     if (failure !== undefined) throw failure;
     try {
       for (const { sql, params, expect } of pending.splice(0)) {
@@ -525,5 +535,8 @@ function wrap(
     later: (sql, params, expect) => pending.push({ sql, params, expect }),
     afterCommit: (callback) => committed.push(callback),
     flush: () => inTurn(() => Promise.resolve()),
+    end: () => {
+      ended = true;
+    },
   };
 }

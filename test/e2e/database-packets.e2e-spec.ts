@@ -4,7 +4,7 @@
  * on SQLite and on MySQL/MariaDB (where the statements of one turn, and the deferred writes with
  * COMMIT, travel together as one multi-statement packet).
  */
-import { ConcurrentUpdate, Database } from '../../src/database/database.service';
+import { ConcurrentUpdate, Database, Sql } from '../../src/database/database.service';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 describe('units of work: deferred writes and packets', () => {
@@ -180,6 +180,17 @@ describe('units of work: deferred writes and packets', () => {
       [1, 10],
       [2, 20],
     ]);
+  });
+
+  it('refuses a statement issued after its unit ended, rather than leaving it waiting', async () => {
+    let kept: Sql | undefined;
+    await db.transaction((sql) => {
+      kept = sql;
+      return Promise.resolve();
+    });
+    await expect(
+      (kept as Sql).rows('SELECT v FROM packet_probe WHERE id = ?', [1]),
+    ).rejects.toThrow();
   });
 
   it('leaves the connection clean for the next unit after a failure', async () => {
