@@ -47,15 +47,9 @@ export interface LaterExpect {
   inserted?: (id: number) => void;
 }
 
-/** A write queued by Sql.later, its parameters already in its text. */
-interface Deferred {
-  text: string;
-  expect?: LaterExpect;
-}
-
 /** Checks a deferred write's answer against what it had to do (see Sql.later). */
-function settle(deferred: Deferred, affected: number, insertId: number): void {
-  const { changes, inserted } = deferred.expect ?? {};
+function settle(expect: LaterExpect | undefined, affected: number, insertId: number): void {
+  const { changes, inserted } = expect ?? {};
   if (changes !== undefined && affected !== changes) throw new ConcurrentUpdate();
   inserted?.(insertId);
 }
@@ -360,8 +354,13 @@ function checkFailed(error: unknown): boolean {
   return driverError?.errno === 1644 && driverError.sqlMessage === CHECK_FAILED;
 }
 
-/** A statement waiting for its packet: a write queued by `later`, or one the unit awaits. */
-interface Queued extends Deferred {
+/**
+ * A statement waiting for its packet, its parameters already in its text: a write queued by
+ * `later`, or one the unit awaits.
+ */
+interface Queued {
+  text: string;
+  expect?: LaterExpect;
   answer?: { resolve(result: unknown): void; reject(error: unknown): void };
 }
 
@@ -483,9 +482,9 @@ class Packets {
 }
 
 /** A deferred write's answer from mysql2: a ResultSetHeader (START TRANSACTION's too). */
-function settleResult(deferred: Deferred, result: unknown): void {
+function settleResult(deferred: Queued, result: unknown): void {
   const header = result as Partial<ResultSetHeader>;
-  settle(deferred, header.affectedRows ?? 0, Number(header.insertId ?? 0));
+  settle(deferred.expect, header.affectedRows ?? 0, Number(header.insertId ?? 0));
 }
 
 /**
@@ -510,7 +509,7 @@ function wrap(
     try {
       for (const { sql, params, expect } of pending.splice(0)) {
         const written = await runner.query(sql, params, true);
-        settle({ text: sql, expect }, written.affected ?? 0, Number(written.raw));
+        settle(expect, written.affected ?? 0, Number(written.raw));
       }
     } catch (error) {
       failure = asError(error);

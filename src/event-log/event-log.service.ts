@@ -164,24 +164,15 @@ export class EventLog {
   async appendAll(sql: Sql, events: NewEvent[]): Promise<LoggedEvent[]> {
     if (events.length === 0) return [];
     const logged = events.map((e): LoggedEvent => ({ ...e, id: 0, data: JSON.stringify(e.data) }));
-    // Without hooks nothing in the transaction needs the events' ids: the insert goes with
-    // the COMMIT, and the ids are known when the committed listeners are told.
-    if (this.appendHooks.length === 0 && logged.length === 1) {
-      sql.later(INSERT.sql, INSERT.params(logged[0]), { inserted: (id) => (logged[0].id = id) });
-    } else if (this.appendHooks.length === 0) {
-      sql.later(
-        INSERT.rows(logged.length),
-        logged.flatMap((e) => INSERT.params(e)),
-      );
-    } else if (logged.length === 1) {
-      logged[0].id = await sql.insert(INSERT.sql, INSERT.params(logged[0]));
-    } else {
-      await sql.run(
-        INSERT.rows(logged.length),
-        logged.flatMap((e) => INSERT.params(e)),
-      );
-      await this.readIds(sql, logged);
-    }
+    // The insert goes with the unit's next statement or its COMMIT. A hook needs the ids in the
+    // transaction, so they are read back (in the insert's packet); without hooks, only a lone
+    // event's id is wanted, by the committed listeners, and its insert tells it.
+    sql.later(
+      INSERT.rows(logged.length),
+      logged.flatMap((e) => INSERT.params(e)),
+      logged.length === 1 ? { inserted: (id) => (logged[0].id = id) } : undefined,
+    );
+    if (this.appendHooks.length > 0) await this.readIds(sql, logged);
     for (const hook of this.appendHooks) await hook(sql, logged);
     sql.afterCommit(() =>
       logged.forEach((e, i) =>
