@@ -29,6 +29,21 @@ export async function startServiceNodes(count = 3): Promise<Cluster> {
   };
 }
 
+/**
+ * The service nodes of a spec file: started before its tests, closed after them. The returned
+ * function gives the cluster to a test.
+ */
+export function useServiceNodes(): () => Cluster {
+  let cluster: Cluster | undefined;
+  beforeAll(async () => {
+    cluster = await startServiceNodes();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.close();
+  });
+  return () => cluster as Cluster;
+}
+
 interface Gift {
   relay: RelayFixture;
   body: { room_id: string; delta: number; score_id: string };
@@ -179,6 +194,17 @@ export interface Checked {
   reorders: number;
   deliveryP99Ms: number;
   deliveryMaxMs: number;
+}
+
+/** What every Galera spec asks of the traffic it ran: nothing lost, doubled or out of order. */
+export function expectWhole(checked: Checked): void {
+  expect(checked).toMatchObject({
+    scoresExact: true,
+    lostWrites: 0,
+    completeStreams: checked.streams,
+    duplicates: 0,
+    reorders: 0,
+  });
 }
 
 const score = (e: { type: string }) => e.type === 'relay.score_changed';
